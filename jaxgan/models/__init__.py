@@ -1,0 +1,19 @@
+"""Model families by name. Each family file holds a Generator, a Discriminator and `make`."""
+
+import jax
+from flax import nnx
+
+from jaxgan.models import dcgan, mlp
+
+REGISTRY = {"mlp": mlp.make, "dcgan": dcgan.make}
+
+
+def build(model_config, *, image_shape, num_classes: int, dtype, key: jax.Array):
+  """Builds (generator, discriminator) for `model_config.name`, both seeded from `key`.
+
+  `num_classes` > 0 makes both networks class-conditional. Both networks output logits.
+  """
+  g_key, d_key = jax.random.split(key)
+  return REGISTRY[model_config.name](
+      model_config, image_shape=tuple(image_shape), num_classes=num_classes, dtype=dtype,
+      g_rngs=nnx.Rngs(g_key), d_rngs=nnx.Rngs(d_key))

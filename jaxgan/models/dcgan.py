@@ -1,0 +1,79 @@
+"""A 28x28 DCGAN: conv-transpose generator with BatchNorm+ReLU, conv discriminator with LeakyReLU."""
+
+from collections.abc import Sequence
+
+import jax
+import jax.numpy as jnp
+from flax import nnx
+
+from jaxgan.models.layers import BatchNorm, dense_inits
+
+
+class Generator(nnx.Module):
+  """z_BxZ -> Linear to 7x7x(2w) -> ConvT to 14x14x(w) -> ConvT to 28x28xC logits."""
+
+  def __init__(self, *, image_shape: Sequence[int], latent_dim: int = 64, width: int = 64,
+               num_classes: int = 0, init: str = "normal", dtype=jnp.float32, rngs: nnx.Rngs):
+    height, _, channels = image_shape
+    self.image_shape = tuple(image_shape)
+    self.latent_dim = latent_dim
+    self.num_classes = num_classes
+    self.base = height // 4
+    self.width = width
+    self.embed = nnx.Embed(num_classes, latent_dim, rngs=rngs) if num_classes else None
+    in_dim = latent_dim * (2 if num_classes else 1)
+    base_features = self.base * self.base * 2 * width
+    self.fc = nnx.Linear(in_dim, base_features, dtype=dtype, rngs=rngs, **dense_inits(init, in_dim))
+    self.norm0 = BatchNorm(base_features)
+    self.up1 = nnx.ConvTranspose(2 * width, width, (4, 4), strides=(2, 2), padding="SAME",
+                                 dtype=dtype, rngs=rngs, **dense_inits(init, 16 * 2 * width))
+    self.norm1 = BatchNorm(width)
+    self.up2 = nnx.ConvTranspose(width, channels, (4, 4), strides=(2, 2), padding="SAME",
+                                 dtype=dtype, rngs=rngs, **dense_inits(init, 16 * width))
+
+  def __call__(self, z_BxZ: jax.Array, labels_B: jax.Array | None = None, *,
+               train: bool = True) -> jax.Array:
+    h = z_BxZ
+    if self.embed is not None:
+      h = jnp.concatenate([h, self.embed(labels_B)], axis=-1)
+    h = jax.nn.relu(self.norm0(self.fc(h), train=train))
+    h = h.reshape((h.shape[0], self.base, self.base, 2 * self.width))
+    h = jax.nn.relu(self.norm1(self.up1(h), train=train))
+    return self.up2(h).astype(jnp.float32)
+
+
+class Discriminator(nnx.Module):
+  """img_BxHxWxC -> Conv(w, stride 2) -> Conv(2w, stride 2) -> Linear -> logit_B, LeakyReLU(0.2)."""
+
+  def __init__(self, *, image_shape: Sequence[int], width: int = 64, num_classes: int = 0,
+               init: str = "normal", dtype=jnp.float32, rngs: nnx.Rngs):
+    height, _, channels = image_shape
+    self.dtype = dtype
+    self.conv1 = nnx.Conv(channels, width, (4, 4), strides=(2, 2), padding="SAME",
+                          dtype=dtype, rngs=rngs, **dense_inits(init, 16 * channels))
+    self.conv2 = nnx.Conv(width, 2 * width, (4, 4), strides=(2, 2), padding="SAME",
+                          dtype=dtype, rngs=rngs, **dense_inits(init, 16 * width))
+    features = (height // 4) ** 2 * 2 * width
+    self.out = nnx.Linear(features, 1, dtype=dtype, rngs=rngs, **dense_inits(init, features))
+    # Projection discriminator: logit += <embed(y), features>.
+    self.embed = nnx.Embed(num_classes, features, rngs=rngs) if num_classes else None
+
+  def __call__(self, img_BxHxWxC: jax.Array, labels_B: jax.Array | None = None) -> jax.Array:
+    h = jax.nn.leaky_relu(self.conv1(img_BxHxWxC.astype(self.dtype)), 0.2)
+    h = jax.nn.leaky_relu(self.conv2(h), 0.2)
+    h = h.reshape((h.shape[0], -1))
+    logit_B = self.out(h)[:, 0]
+    if self.embed is not None:
+      logit_B = logit_B + jnp.sum(self.embed(labels_B) * h, axis=-1)
+    return logit_B.astype(jnp.float32)
+
+
+def make(model_config, *, image_shape, num_classes, dtype, g_rngs, d_rngs):
+  """Builds the pair from config fields latent_dim, width and init."""
+  generator = Generator(image_shape=image_shape, latent_dim=model_config.latent_dim,
+                        width=model_config.width, num_classes=num_classes,
+                        init=model_config.init, dtype=dtype, rngs=g_rngs)
+  discriminator = Discriminator(image_shape=image_shape, width=model_config.width,
+                                num_classes=num_classes, init=model_config.init, dtype=dtype,
+                                rngs=d_rngs)
+  return generator, discriminator

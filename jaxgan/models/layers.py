@@ -1,0 +1,63 @@
+"""Layers shared by the model families: PyTorch-faithful BatchNorm and initialisers."""
+
+import math
+
+import jax
+import jax.numpy as jnp
+from flax import nnx
+
+
+def torch_uniform_init(fan_in: int) -> nnx.initializers.Initializer:
+  """U(-1/sqrt(fan_in), 1/sqrt(fan_in)), PyTorch's default for Linear/Conv weights and biases."""
+  bound = 1.0 / math.sqrt(fan_in)
+
+  def init(key, shape, dtype=jnp.float32):
+    return jax.random.uniform(key, shape, dtype, -bound, bound)
+
+  return init
+
+
+def dense_inits(init: str, fan_in: int) -> dict:
+  """kernel_init/bias_init keyword arguments for a layer with `fan_in` inputs.
+
+  Args:
+    init: "torch" (PyTorch's default uniform) or "normal" (DCGAN's N(0, 0.02), zero bias).
+    fan_in: number of inputs feeding one output unit.
+  """
+  if init == "torch":
+    return dict(kernel_init=torch_uniform_init(fan_in), bias_init=torch_uniform_init(fan_in))
+  if init == "normal":
+    return dict(kernel_init=nnx.initializers.normal(0.02), bias_init=nnx.initializers.zeros_init())
+  raise ValueError(f"unknown init {init!r}; expected 'torch' or 'normal'")
+
+
+class BatchNorm(nnx.Module):
+  """BatchNorm over all axes but the last, matching PyTorch's BatchNorm1d/2d exactly.
+
+  Training mode normalises with the biased batch variance (two-pass) and updates the running variance
+  with the unbiased one, as PyTorch does. `momentum` is PyTorch's (weight of the new batch).
+  Statistics are computed in float32 whatever the compute dtype.
+  """
+
+  def __init__(self, num_features: int, *, momentum: float = 0.1, epsilon: float = 1e-5):
+    self.momentum = momentum
+    self.epsilon = epsilon
+    self.scale = nnx.Param(jnp.ones((num_features,), jnp.float32))
+    self.bias = nnx.Param(jnp.zeros((num_features,), jnp.float32))
+    self.mean = nnx.BatchStat(jnp.zeros((num_features,), jnp.float32))
+    self.var = nnx.BatchStat(jnp.ones((num_features,), jnp.float32))
+
+  def __call__(self, x: jax.Array, *, train: bool) -> jax.Array:
+    x32 = x.astype(jnp.float32)
+    if train:
+      axes = tuple(range(x.ndim - 1))
+      count = math.prod(x.shape[:-1])
+      mean = jnp.mean(x32, axes)
+      var = jnp.mean(jnp.square(x32 - mean), axes)
+      m = self.momentum
+      self.mean.value = (1 - m) * self.mean.value + m * mean
+      self.var.value = (1 - m) * self.var.value + m * var * (count / max(count - 1, 1))
+    else:
+      mean, var = self.mean.value, self.var.value
+    y = (x32 - mean) * jax.lax.rsqrt(var + self.epsilon) * self.scale.value + self.bias.value
+    return y.astype(x.dtype)
