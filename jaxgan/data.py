@@ -67,3 +67,17 @@ def to_uint8(images: jax.Array, value_range: str) -> jax.Array:
   """Inverse of `to_float`, rounding and clipping."""
   x = images if value_range == "unit" else (images + 1.0) / 2.0
   return jnp.clip(jnp.round(x * 255.0), 0, 255).astype(jnp.uint8)
+
+
+def load_split(data_config, split: str) -> tuple[np.ndarray, np.ndarray]:
+  """Loads `split` ("train" or "test") of `data_config.dataset` from `data_config.source`.
+
+  Returns:
+    (images_NxHxWxC uint8, labels_N int32) as numpy arrays.
+
+  Raises:
+    DataError: the data are missing or unreadable (one-line message naming the fix).
+  """
+  if data_config.source == "idx":
+    return read_idx_split(data_config.idx_dir, split)
+  raise NotImplementedError("tfds source")
