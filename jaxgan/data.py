@@ -1,11 +1,19 @@
 """Dataset loading: TFDS (offline-capable) and a numpy-only IDX reader."""
 
 import gzip
+import math
 import os
+import sys
 
 import jax
 import jax.numpy as jnp
 import numpy as np
+
+from jaxgan.errors import ConfigError, DataError
+
+DATASETS = ("mnist", "fashion_mnist")  # Both ship as the same four IDX file names.
+SOURCES = ("tfds", "idx")
+RANGES = ("unit", "symmetric")
 
 IDX_FILES = {
     "train": ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz"),
@@ -14,14 +22,23 @@ IDX_FILES = {
 
 
 def _read_idx(path: str, magic: int) -> np.ndarray:
-  with gzip.open(path, "rb") as f:
-    raw = f.read()
+  try:
+    with gzip.open(path, "rb") as f:
+      raw = f.read()
+  except FileNotFoundError as e:
+    raise DataError(f"IDX file {path} not found") from e
+  except (OSError, EOFError) as e:
+    raise DataError(f"IDX file {path} is not a readable .gz file: {e}") from e
   found = int.from_bytes(raw[:4], "big")
   if found != magic:
-    raise ValueError(f"{path}: IDX magic {found}, expected {magic}")
+    raise DataError(f"IDX file {path} has magic number {found}, expected {magic}")
   ndim = raw[3]
   shape = tuple(int.from_bytes(raw[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim))
-  return np.frombuffer(raw, np.uint8, offset=4 + 4 * ndim).reshape(shape)
+  offset = 4 + 4 * ndim
+  if len(raw) != offset + math.prod(shape):
+    raise DataError(f"IDX file {path} holds {len(raw) - offset} bytes of data, its header says "
+                    f"{shape}")
+  return np.frombuffer(raw, np.uint8, offset=offset).reshape(shape)
 
 
 def read_idx_split(idx_dir: str, split: str) -> tuple[np.ndarray, np.ndarray]:
@@ -29,10 +46,16 @@ def read_idx_split(idx_dir: str, split: str) -> tuple[np.ndarray, np.ndarray]:
 
   Returns:
     (images_NxHxWx1 uint8, labels_N int32).
+
+  Raises:
+    DataError: a file is missing, not gzip, truncated or not IDX.
   """
   images_name, labels_name = IDX_FILES[split]
   images_NxHxW = _read_idx(os.path.join(idx_dir, images_name), 2051)
   labels_N = _read_idx(os.path.join(idx_dir, labels_name), 2049)
+  if len(images_NxHxW) != len(labels_N):
+    raise DataError(f"{split} IDX files in {idx_dir} hold {len(images_NxHxW)} images but "
+                    f"{len(labels_N)} labels")
   return images_NxHxW[..., None], labels_N.astype(np.int32)
 
 
@@ -69,15 +92,62 @@ def to_uint8(images: jax.Array, value_range: str) -> jax.Array:
   return jnp.clip(jnp.round(x * 255.0), 0, 255).astype(jnp.uint8)
 
 
+def validate_data_config(data_config) -> None:
+  """Checks the `data` config fields.
+
+  Raises:
+    ConfigError: one line naming the first bad field.
+  """
+  for field, allowed in (("dataset", DATASETS), ("source", SOURCES), ("range", RANGES)):
+    value = getattr(data_config, field)
+    if value not in allowed:
+      raise ConfigError(f"config.data.{field}={value!r} is not one of {', '.join(allowed)}")
+  if data_config.source == "idx" and not data_config.idx_dir:
+    raise ConfigError("config.data.source='idx' needs config.data.idx_dir (the folder of the four "
+                      "IDX .gz files), or set JAXGAN_MNIST_IDX_DIR")
+
+
 def load_split(data_config, split: str) -> tuple[np.ndarray, np.ndarray]:
   """Loads `split` ("train" or "test") of `data_config.dataset` from `data_config.source`.
+
+  The "idx" source reads the IDX .gz files in `data_config.idx_dir` with numpy only. The "tfds"
+  source reads the prepared TFDS dataset in `data_config.tfds_data_dir` (empty: $TFDS_DATA_DIR or
+  TFDS's default) without ever downloading; when it is not prepared and `idx_dir` is set, it is
+  first prepared from the IDX files, once. TensorFlow is imported only by the "tfds" source.
 
   Returns:
     (images_NxHxWxC uint8, labels_N int32) as numpy arrays.
 
   Raises:
+    ConfigError: a `data` field is invalid.
     DataError: the data are missing or unreadable (one-line message naming the fix).
   """
+  validate_data_config(data_config)
   if data_config.source == "idx":
     return read_idx_split(data_config.idx_dir, split)
-  raise NotImplementedError("tfds source")
+  return _load_tfds_split(data_config, split)
+
+
+def _load_tfds_split(data_config, split: str) -> tuple[np.ndarray, np.ndarray]:
+  from jaxgan import tfds_import  # pylint: disable=import-outside-toplevel
+  dataset, idx_dir = data_config.dataset, data_config.idx_dir
+  data_dir = tfds_import.resolve_data_dir(data_config.tfds_data_dir)
+  if not tfds_import.is_prepared(dataset, data_dir):
+    if not idx_dir:
+      raise DataError(
+          f"TFDS {dataset} is not prepared in {data_dir} and cannot be downloaded offline; import "
+          f"it with `python -m experiments.import_mnist --dataset={dataset} --idx_dir=DIR "
+          f"--tfds_data_dir={data_dir}`, or read the IDX files directly with "
+          f"`--config.data.source=idx --config.data.idx_dir=DIR`")
+    print(f"Preparing TFDS {dataset} in {data_dir} from the IDX files in {idx_dir} (once).",
+          file=sys.stderr, flush=True)
+    tfds_import.prepare(dataset, idx_dir, data_dir)
+  import tensorflow_datasets as tfds  # pylint: disable=import-outside-toplevel
+  try:
+    examples = tfds.as_numpy(tfds.load(dataset, split=split, data_dir=data_dir, download=False,
+                                       batch_size=-1))
+  except Exception as e:  # Any failure to read the prepared files is a data error.
+    first_line = (str(e).splitlines() or [""])[0]
+    raise DataError(f"cannot read TFDS {dataset} {split} from {data_dir}: {type(e).__name__}: "
+                    f"{first_line}") from e
+  return examples["image"], examples["label"].astype(np.int32)

@@ -1,0 +1,131 @@
+"""Offline TFDS preparation of MNIST-format datasets from the four local IDX .gz files.
+
+The builders here subclass the stock TFDS builders (same name, version and features) and read local
+files instead of downloading, so they write the standard `<data_dir>/<name>/<version>/` layout. Once
+prepared, plain `tfds.load(name, data_dir=..., download=False)` reads it with the stock builder.
+
+A mismatch against the canonical MNIST checksums is reported as a warning and the import goes on:
+the files are still valid IDX data (a re-compressed copy, or a dataset in MNIST format), and a
+truncated or corrupt file is rejected anyway by the IDX reader.
+"""
+
+import gzip
+import hashlib
+import os
+import sys
+
+import tensorflow_datasets as tfds
+
+from jaxgan import data as data_lib
+from jaxgan.errors import DataError
+
+# sha256 of the uncompressed canonical MNIST files (`gunzip -c FILE.gz | sha256sum`).
+MNIST_SHA256 = {
+    "train-images-idx3-ubyte.gz": "ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db",
+    "train-labels-idx1-ubyte.gz": "65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5",
+    "t10k-images-idx3-ubyte.gz": "0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7",
+    "t10k-labels-idx1-ubyte.gz": "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2",
+}
+
+
+class _LocalIdxMixin:
+  """Replaces the download of a stock MNIST-format builder by a read of local IDX .gz files."""
+
+  def __init__(self, *, idx_dir: str, **kwargs):
+    self._idx_dir = idx_dir
+    super().__init__(**kwargs)
+
+  def _split_generators(self, dl_manager):
+    del dl_manager  # Nothing to download.
+    return [
+        tfds.core.SplitGenerator(
+            name=split, gen_kwargs=dict(zip(("images", "labels"),
+                                            data_lib.read_idx_split(self._idx_dir, split))))
+        for split in data_lib.IDX_FILES
+    ]
+
+  def _generate_examples(self, images, labels):
+    for index, (image_HxWxC, label) in enumerate(zip(images, labels)):
+      yield index, {"image": image_HxWxC, "label": int(label)}
+
+
+class LocalMNIST(_LocalIdxMixin, tfds.image_classification.MNIST, skip_registration=True):
+  """Stock TFDS `mnist` built from local IDX files."""
+  name = "mnist"
+
+
+class LocalFashionMNIST(_LocalIdxMixin, tfds.image_classification.FashionMNIST,
+                        skip_registration=True):
+  """Stock TFDS `fashion_mnist` built from local IDX files."""
+  name = "fashion_mnist"
+
+
+BUILDERS = {"mnist": LocalMNIST, "fashion_mnist": LocalFashionMNIST}
+
+
+def resolve_data_dir(data_dir: str = "") -> str:
+  """The TFDS data dir: `data_dir`, else $TFDS_DATA_DIR, else TFDS's default (~/tensorflow_datasets)."""
+  return os.path.expanduser(data_dir or os.environ.get("TFDS_DATA_DIR") or
+                            tfds.core.constants.DATA_DIR)
+
+
+def variant_dir(dataset: str, data_dir: str) -> str:
+  """`<data_dir>/<name>/<version>`, where TFDS keeps the prepared dataset."""
+  builder_cls = BUILDERS[dataset]
+  return os.path.join(data_dir, builder_cls.name, str(builder_cls.VERSION))
+
+
+def is_prepared(dataset: str, data_dir: str) -> bool:
+  """Whether `dataset` is prepared in `data_dir` (reads two files; no network, no TensorFlow)."""
+  path = variant_dir(dataset, data_dir)
+  return all(os.path.isfile(os.path.join(path, f)) for f in ("dataset_info.json", "features.json"))
+
+
+def check_mnist_sha256(idx_dir: str) -> list[str]:
+  """Compares the uncompressed IDX files with the canonical MNIST checksums.
+
+  Returns:
+    One warning line per file whose checksum differs (empty when all match).
+  """
+  warnings = []
+  for name, expected in MNIST_SHA256.items():
+    path = os.path.join(idx_dir, name)
+    digest = hashlib.sha256()
+    try:
+      with gzip.open(path, "rb") as f:
+        while chunk := f.read(1 << 20):
+          digest.update(chunk)
+    except (OSError, EOFError) as e:
+      raise DataError(f"cannot read IDX file {path}: {e}") from e
+    if digest.hexdigest() != expected:
+      warnings.append(f"warning: {path}: uncompressed sha256 {digest.hexdigest()} differs from "
+                      f"the canonical MNIST file's {expected}")
+  return warnings
+
+
+def prepare(dataset: str, idx_dir: str, data_dir: str = "") -> str:
+  """Prepares the TFDS `dataset` in `data_dir` from the IDX .gz files in `idx_dir` (idempotent).
+
+  A dataset already prepared is left as it is, in well under a second. For MNIST, a checksum that
+  differs from the canonical files' is printed as a warning on stderr.
+
+  Returns:
+    The prepared variant dir, `<data_dir>/<name>/<version>`.
+
+  Raises:
+    DataError: an IDX file is missing or unreadable, or `dataset` is unknown.
+  """
+  if dataset not in BUILDERS:
+    raise DataError(f"unknown dataset {dataset!r}; expected one of {sorted(BUILDERS)}")
+  data_dir = resolve_data_dir(data_dir)
+  if is_prepared(dataset, data_dir):
+    return variant_dir(dataset, data_dir)
+  if dataset == "mnist":
+    for line in check_mnist_sha256(idx_dir):
+      print(line, file=sys.stderr, flush=True)
+  for split in data_lib.IDX_FILES:  # Fail on a bad file before TFDS starts writing.
+    data_lib.read_idx_split(idx_dir, split)
+  builder = BUILDERS[dataset](idx_dir=idx_dir, data_dir=data_dir)
+  builder.download_and_prepare(
+      download_config=tfds.download.DownloadConfig(try_download_gcs=False))
+  return variant_dir(dataset, data_dir)
