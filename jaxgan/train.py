@@ -1,15 +1,24 @@
-"""GAN training: state initialisation and the pure, jitted train step."""
+"""GAN training: state initialisation, the pure jitted train step, and the training loop."""
 
 import dataclasses
+import json
+import os
+import time
 from typing import Any
 
 import jax
 import jax.numpy as jnp
+import ml_collections
 import optax
+import tensorboardX
+import tqdm
 from flax import nnx
 
+from jaxgan import checkpoint as checkpoint_lib
+from jaxgan import config_validation
 from jaxgan import data as data_lib
-from jaxgan import losses, models
+from jaxgan import losses, models, parallel, visualize
+from jaxgan.errors import CheckpointError, ConfigError, JaxganError
 from jaxgan.state import GANState
 
 DTYPES = {"float32": jnp.float32, "bfloat16": jnp.bfloat16}
@@ -175,3 +184,194 @@ def make_train_step(spec: GANSpec, batch_size: int, steps_per_epoch: int, batch_
     return gan_update(spec, state, real, labels_B if spec.num_classes else None, z_BxZ)
 
   return jax.jit(train_step, donate_argnums=0)
+
+
+SAMPLE_STREAM = 3  # The fixed noise of the sample grids, drawn from PRNGKey(seed).
+GRID_SIZE = 64  # Samples in a grid: 8x8.
+
+
+def make_sampler(spec: GANSpec):
+  """The jitted `sample(g_params, g_batch_stats, z_BxZ, labels_B) -> uint8 images_BxHxWxC`.
+
+  Samples in eval mode: BatchNorm uses its running statistics.
+  """
+
+  def sample(g_params, g_batch_stats, z_BxZ, labels_B):
+    images, _ = spec.generate(g_params, g_batch_stats, z_BxZ, labels_B, train=False)
+    return data_lib.to_uint8(images, spec.value_range)
+
+  return jax.jit(sample)
+
+
+def fixed_inputs(spec: GANSpec, key: jax.Array, num: int) -> tuple[jax.Array, jax.Array | None]:
+  """(z_NxZ, labels_N) to sample from: noise from `key`, labels cycling through the classes."""
+  labels_N = jnp.arange(num, dtype=jnp.int32) % spec.num_classes if spec.num_classes else None
+  return sample_noise(spec, key, num), labels_N
+
+
+def load_config(workdir: str) -> ml_collections.ConfigDict:
+  """The resolved config a run saved in WORKDIR/config.json."""
+  path = os.path.join(workdir, "config.json")
+  if not os.path.isfile(path):
+    raise CheckpointError(f"{path} not found; is {workdir} the workdir of a training run?")
+  with open(path) as f:
+    return ml_collections.ConfigDict(json.load(f))
+
+
+def restore_run(workdir: str, step: int | None = None) -> tuple[ml_collections.ConfigDict, GANState,
+                                                               GANSpec]:
+  """(config, state, spec) of a training run: its config.json and checkpoint `step` (None: latest)."""
+  config = load_config(workdir)
+  config_validation.validate(config)
+  directory = os.path.join(workdir, "checkpoints")
+  if not os.path.isdir(directory):
+    raise CheckpointError(f"no checkpoint folder {directory}")
+  with checkpoint_lib.Checkpoints(directory, read_only=True) as ckpts:
+    step = ckpts.resolve_step(step)
+    info = ckpts.run_info(step)
+    state, spec = init_state(config, info["image_shape"], info["num_classes"])
+    state = ckpts.restore(state, step)
+  return config, state, spec
+
+
+class _MetricsLog:
+  """metrics.jsonl and TensorBoard scalars; on resume, drops what was logged after the restored step."""
+
+  def __init__(self, workdir: str, start_step: int):
+    self.path = os.path.join(workdir, "metrics.jsonl")
+    self.records = []
+    if os.path.exists(self.path):
+      with open(self.path) as f:
+        self.records = [r for r in map(json.loads, filter(str.strip, f)) if r["step"] <= start_step]
+    with open(self.path, "w") as f:
+      f.writelines(json.dumps(r) + "\n" for r in self.records)
+    self._file = open(self.path, "a")
+    self._tb = tensorboardX.SummaryWriter(os.path.join(workdir, "tensorboard"),
+                                          purge_step=start_step + 1 if start_step else None)
+
+  def write(self, record: dict) -> None:
+    self.records.append(record)
+    self._file.write(json.dumps(record) + "\n")
+    self._file.flush()
+    for name, value in record.items():
+      if name != "step":
+        self._tb.add_scalar(name, value, record["step"])
+
+  def close(self) -> None:
+    self._file.close()
+    self._tb.close()
+
+
+def _save_grid(sampler, state: GANState, z_BxZ, labels_B, samples_dir: str, step: int) -> None:
+  images = jax.device_get(sampler(state.sampling_params(), state.g_batch_stats, z_BxZ, labels_B))
+  visualize.save_grid(images, os.path.join(samples_dir, f"step_{step:07d}.png"))
+
+
+def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> GANState:
+  """Trains the GAN of `config` in `workdir`, resuming from its latest checkpoint; returns the state.
+
+  Writes to `workdir`: config.json, metrics.jsonl, tensorboard/, checkpoints/,
+  samples/step_XXXXXXX.png (an 8x8 grid from fixed noise after every epoch and at the end),
+  samples/progress.gif and loss_curves.png.
+
+  Raises:
+    ConfigError: a config field is invalid (before any work starts).
+    DataError, CheckpointError: the data or a checkpoint cannot be used.
+  """
+  config_validation.validate(config)
+  workdir = os.path.abspath(workdir)
+  samples_dir = os.path.join(workdir, "samples")
+  os.makedirs(samples_dir, exist_ok=True)
+
+  images_N, labels_N = data_lib.load_split(config.data, "train")
+  num_examples, batch_size = len(images_N), config.batch_size
+  steps_per_epoch = data_lib.steps_per_epoch(num_examples, batch_size)
+  if steps_per_epoch == 0:
+    raise ConfigError(f"config.batch_size: got {batch_size}, more than the {num_examples} "
+                      "training examples")
+  total_steps = config.num_steps or config.num_epochs * steps_per_epoch
+  mesh = parallel.make_mesh()
+  if batch_size % mesh.size:
+    raise ConfigError(f"config.batch_size: got {batch_size}, expected a multiple of the "
+                      f"{mesh.size} devices")
+  replicated = parallel.replicated(mesh)
+
+  num_classes = int(labels_N.max()) + 1 if config.model.conditional else 0
+  image_shape = images_N.shape[1:]
+  state, spec = init_state(config, image_shape, num_classes)
+  state = jax.device_put(state, replicated)
+  run_info = dict(image_shape=list(image_shape), num_classes=num_classes)
+  ckpts = checkpoint_lib.Checkpoints(os.path.join(workdir, "checkpoints"),
+                                     keep=config.keep_checkpoints)
+  if ckpts.latest_step() is not None:
+    state = ckpts.restore(state)
+  start_step = int(jax.device_get(state.step))
+  with open(os.path.join(workdir, "config.json"), "w") as f:
+    f.write(config.to_json_best_effort(indent=2, sort_keys=True) + "\n")
+
+  images_NxHxWxC = parallel.put_replicated(mesh, images_N)
+  labels_N = parallel.put_replicated(mesh, labels_N)
+  train_step = make_train_step(spec, batch_size, steps_per_epoch, parallel.batch_sharding(mesh))
+  epoch_order = jax.jit(
+      lambda key, step: data_lib.epoch_permutation(
+          stream_key(key, DATA_STREAM), step // steps_per_epoch, num_examples),
+      out_shardings=replicated)
+  sampler = make_sampler(spec)
+  grid_z, grid_labels = jax.device_put(
+      fixed_inputs(spec, jax.random.fold_in(jax.random.PRNGKey(config.seed), SAMPLE_STREAM),
+                   GRID_SIZE), replicated)
+  metrics_log = _MetricsLog(workdir, start_step)
+  if start_step == 0:
+    _save_grid(sampler, state, grid_z, grid_labels, samples_dir, 0)
+
+  bar = tqdm.tqdm(total=total_steps, initial=start_step, unit="step", dynamic_ncols=True)
+  last_step, last_time = start_step, time.perf_counter()
+  epoch_time = last_time
+  perm_N = None
+  try:
+    for step in range(start_step, total_steps):
+      with jax.transfer_guard("disallow"):  # Nothing may cross to or from the host per step.
+        if perm_N is None or step % steps_per_epoch == 0:
+          perm_N = epoch_order(state.key, state.step)
+        state, metrics = train_step(state, images_NxHxWxC, labels_N, perm_N)
+      done = step + 1
+      bar.update()
+
+      if done % config.log_every_steps == 0 or done == total_steps:
+        metrics, nonfinite_count = jax.device_get((metrics, state.nonfinite_count))
+        now = time.perf_counter()
+        record = dict(step=done, epoch=done / steps_per_epoch,
+                      **{k: float(v) for k, v in metrics.items()},
+                      images_per_sec=(done - last_step) * batch_size / (now - last_time))
+        last_step, last_time = done, now
+        metrics_log.write(record)
+        bar.set_postfix(g_loss=f"{record['g_loss']:.4f}", d_loss=f"{record['d_loss']:.4f}")
+        bar.write(f"step {done}/{total_steps}: g_loss {record['g_loss']:.4f}, "
+                  f"d_loss {record['d_loss']:.4f}, real_loss {record['real_loss']:.4f}, "
+                  f"fake_loss {record['fake_loss']:.4f}, {record['images_per_sec']:.0f} images/s")
+        if nonfinite_count >= config.max_nonfinite_steps:
+          raise JaxganError(f"training diverged: {int(nonfinite_count)} non-finite steps in a row "
+                            f"at step {done}; try a lower learning rate")
+
+      if done % steps_per_epoch == 0 or done == total_steps:
+        _save_grid(sampler, state, grid_z, grid_labels, samples_dir, done)
+        if done % steps_per_epoch == 0:
+          now = time.perf_counter()
+          metrics_log.write(dict(step=done, epoch_seconds=now - epoch_time))
+          bar.write(f"epoch {done // steps_per_epoch} done in {now - epoch_time:.1f} s")
+          epoch_time = now
+
+      if done % config.checkpoint_every_steps == 0 or done == total_steps:
+        ckpts.save(state, done, run_info)
+    ckpts.wait()
+  finally:
+    bar.close()
+    metrics_log.close()
+    ckpts.close()
+
+  frames = sorted(os.path.join(samples_dir, name) for name in os.listdir(samples_dir)
+                  if name.startswith("step_") and name.endswith(".png"))
+  if frames:
+    visualize.save_gif(frames, os.path.join(samples_dir, "progress.gif"))
+  visualize.plot_losses(metrics_log.records, os.path.join(workdir, "loss_curves.png"))
+  return state

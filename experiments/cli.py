@@ -1,0 +1,85 @@
+"""Entry-point plumbing: absl flags, and a user error as one line on stderr with its exit code."""
+
+import sys
+from collections.abc import Callable
+
+import ml_collections
+from absl import app, flags, logging
+from ml_collections import config_flags
+
+from jaxgan.errors import ConfigError, JaxganError
+
+# What absl and ml_collections raise for a bad flag, a bad config override or a config file that fails.
+_FLAG_ERRORS = (flags.Error, ValueError, TypeError, AttributeError, KeyError, OSError, ImportError,
+                SyntaxError)
+
+
+def _one_line(error: BaseException) -> str:
+  """The first and last lines of an error's message (some embed a whole traceback) as one line."""
+  lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+  if error.__cause__ is not None:
+    lines += [line.strip() for line in str(error.__cause__).splitlines() if line.strip()]
+  if not lines:
+    return type(error).__name__
+  return lines[0] if len(lines) == 1 else f"{lines[0]} {lines[-1]}"
+
+
+def _fail(error: JaxganError) -> None:
+  print(f"error: {error}", file=sys.stderr)
+  sys.exit(error.exit_code)
+
+
+def define_config_file(name: str, default: str, help_string: str) -> flags.FlagHolder:
+  """config_flags.DEFINE_config_file (locked config); an unknown override field exits 2 with one line.
+
+  ml_collections resolves `--NAME.FIELD=...` overrides against the config as the flag is defined, so
+  an unknown field fails here, at import of the entry module.
+  """
+  try:
+    return config_flags.DEFINE_config_file(name, default, help_string, lock_config=True)
+  except (AttributeError, KeyError) as e:
+    field = str(e).strip("\"'")
+    given = [arg.split("=")[0] for arg in sys.argv[1:]
+             if arg.startswith(f"--{name}.") and f".{field}" in arg.split("=")[0]]
+    _fail(ConfigError(f"bad flag: {given[0] if given else '--' + name}: {name} has no field "
+                      f"{field!r}"))
+  except _FLAG_ERRORS as e:
+    _fail(ConfigError(f"bad flag: --{name}: {_one_line(e)}"))
+
+
+def config_value(holder: flags.FlagHolder):
+  """The config a config-file flag holds; a config file that fails to load is a ConfigError."""
+  path = config_flags.get_config_filename(flags.FLAGS[holder.name])
+  try:
+    config = holder.value
+    if not isinstance(config, ml_collections.ConfigDict):
+      config.keys()  # A config file that failed to load raises its error on any access.
+      raise ConfigError(f"bad flag: --{holder.name}={path}: get_config() must return a ConfigDict")
+  except _FLAG_ERRORS as e:
+    cause = e.__cause__ if e.__cause__ is not None else e
+    raise ConfigError(f"bad flag: --{holder.name}={path}: cannot load it: {_one_line(cause)}") from e
+  return config
+
+
+def _parse_flags(argv: list[str]) -> list[str]:
+  try:
+    return flags.FLAGS(argv)
+  except _FLAG_ERRORS as e:
+    _fail(ConfigError(f"bad flag: {_one_line(e)}"))
+
+
+def run(main: Callable[[], None]) -> None:
+  """Parses the flags and calls `main()`. A bad flag or a JaxganError ends the program with one line
+  on stderr (`error: ...`) and the error's exit code (2 for config errors), never a traceback."""
+
+  def wrapped(argv):
+    try:
+      if len(argv) > 1:
+        raise ConfigError(f"unexpected arguments: {' '.join(argv[1:])}")
+      if not flags.FLAGS["verbosity"].present:
+        logging.set_verbosity(logging.WARNING)  # Library INFO logs (orbax) only with -v 0.
+      main()
+    except JaxganError as e:
+      _fail(e)
+
+  app.run(wrapped, flags_parser=_parse_flags)

@@ -1,0 +1,141 @@
+"""Checks every field of a run config before any work starts; a bad one raises a one-line ConfigError."""
+
+import math
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from jaxgan import losses, models
+from jaxgan.errors import ConfigError
+
+DTYPES = ("float32", "bfloat16")
+MODEL_INITS = ("torch", "normal")
+DATASETS = ("mnist",)
+DATA_SOURCES = ("tfds", "idx")
+DATA_RANGES = ("unit", "symmetric")
+
+
+def _is_int(v) -> bool:
+  return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _is_number(v) -> bool:
+  return (_is_int(v) or isinstance(v, float)) and math.isfinite(v)
+
+
+def _int(low: int, high: int | None = None) -> Callable[[Any], str | None]:
+  bounds = f">= {low}" if high is None else f"in [{low}, {high}]"
+
+  def check(v):
+    if not _is_int(v) or v < low or (high is not None and v > high):
+      return f"an integer {bounds}"
+    return None
+  return check
+
+
+def _float(low: float, *, low_open: bool = False, high: float | None = None,
+           high_open: bool = True) -> Callable[[Any], str | None]:
+  left, right = "(" if low_open else "[", ")" if high_open else "]"
+  bounds = f"in {left}{low}, {'inf' if high is None else high}{right}"
+
+  def check(v):
+    if not _is_number(v):
+      return f"a finite number {bounds}"
+    if v < low or (low_open and v == low):
+      return f"a number {bounds}"
+    if high is not None and (v > high or (high_open and v == high)):
+      return f"a number {bounds}"
+    return None
+  return check
+
+
+def _one_of(allowed: Sequence[str]) -> Callable[[Any], str | None]:
+  return lambda v: None if v in allowed else "one of " + ", ".join(repr(a) for a in allowed)
+
+
+def _bool(v) -> str | None:
+  return None if isinstance(v, bool) else "true or false"
+
+
+def _str(v) -> str | None:
+  return None if isinstance(v, str) else "a string"
+
+
+def _layer_sizes(v) -> str | None:
+  ok = (isinstance(v, (tuple, list)) and len(v) > 0 and all(_is_int(x) and x > 0 for x in v))
+  return None if ok else "a non-empty list of positive integers, e.g. (128, 256)"
+
+
+FIELDS: dict[str, Callable[[Any], str | None]] = {
+    "seed": _int(0, 2**32 - 1),
+    "batch_size": _int(1),
+    "num_epochs": _int(0),
+    "num_steps": _int(0),
+    "log_every_steps": _int(1),
+    "checkpoint_every_steps": _int(1),
+    "keep_checkpoints": _int(1),
+    "eval_every_steps": _int(0),
+    "eval_num": _int(1),
+    "ema_decay": _float(0.0, high=1.0),
+    "dtype": _one_of(DTYPES),
+    "steps_per_call": _int(1, 1),
+    "max_nonfinite_steps": _int(1),
+    "model.name": _one_of(tuple(models.REGISTRY)),
+    "model.latent_dim": _int(1),
+    "model.g_hidden": _layer_sizes,
+    "model.d_hidden": _layer_sizes,
+    "model.width": _int(0),
+    "model.init": _one_of(MODEL_INITS),
+    "model.conditional": _bool,
+    "optimizer.g_lr": _float(0.0, low_open=True),
+    "optimizer.d_lr": _float(0.0, low_open=True),
+    "optimizer.b1": _float(0.0, high=1.0),
+    "optimizer.b2": _float(0.0, high=1.0),
+    "optimizer.eps": _float(0.0, low_open=True),
+    "optimizer.weight_decay": _float(0.0),
+    "loss.generator": _one_of(losses.GENERATOR_LOSSES),
+    "loss.l1_weight": _float(0.0),
+    "data.dataset": _one_of(DATASETS),
+    "data.source": _one_of(DATA_SOURCES),
+    "data.idx_dir": _str,
+    "data.tfds_data_dir": _str,
+    "data.range": _one_of(DATA_RANGES),
+}
+
+
+def _flatten(config, prefix: str = "") -> dict[str, Any]:
+  out = {}
+  for name, value in config.items():
+    if hasattr(value, "items"):
+      out.update(_flatten(value, f"{prefix}{name}."))
+    else:
+      out[f"{prefix}{name}"] = value
+  return out
+
+
+def _fail(field: str, message: str):
+  raise ConfigError(f"config.{field}: {message}")
+
+
+def validate(config) -> None:
+  """Raises ConfigError naming the first invalid field of `config` and what it allows.
+
+  Checks every field of experiments/configs/mlp_gan.py (types, ranges, allowed names), rejects unknown
+  fields, and the few rules that tie fields together.
+  """
+  values = _flatten(config)
+  for field in values:
+    if field not in FIELDS:
+      _fail(field, "unknown field (a typo?); known fields: " + ", ".join(sorted(FIELDS)))
+  for field, check in FIELDS.items():
+    if field not in values:
+      _fail(field, "missing")
+    expected = check(values[field])
+    if expected:
+      _fail(field, f"got {values[field]!r}, expected {expected}")
+  if values["num_steps"] == 0 and values["num_epochs"] == 0:
+    _fail("num_epochs", "num_epochs and num_steps are both 0; set one of them > 0")
+  if values["model.name"] == "dcgan" and values["model.width"] < 1:
+    _fail("model.width", f"got {values['model.width']!r}, expected an integer >= 1 for model dcgan")
+  if values["data.source"] == "idx" and not values["data.idx_dir"]:
+    _fail("data.idx_dir", "empty while data.source is 'idx'; set --config.data.idx_dir or the "
+          "JAXGAN_MNIST_IDX_DIR environment variable to the folder of the four MNIST .gz files")

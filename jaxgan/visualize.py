@@ -1,0 +1,64 @@
+"""Pictures of a run: sample grids (PNG), their progress over training (GIF) and loss curves."""
+
+import math
+from collections.abc import Sequence
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402  (after selecting the headless backend)
+import numpy as np  # noqa: E402
+from PIL import Image  # noqa: E402
+
+
+def image_grid(images_NxHxWxC: np.ndarray, ncols: int = 8, padding: int = 2) -> Image.Image:
+  """Tiles uint8 images into one picture, `ncols` a row, with `padding` black pixels between them."""
+  images = np.asarray(images_NxHxWxC)
+  if images.dtype != np.uint8:
+    raise ValueError(f"image_grid expects uint8 images, got {images.dtype}")
+  if images.ndim == 3:
+    images = images[..., None]
+  n, h, w, c = images.shape
+  nrows = math.ceil(n / ncols)
+  grid = np.zeros((padding + nrows * (h + padding), padding + ncols * (w + padding), c), np.uint8)
+  for i, image in enumerate(images):
+    top = padding + (i // ncols) * (h + padding)
+    left = padding + (i % ncols) * (w + padding)
+    grid[top:top + h, left:left + w] = image
+  return Image.fromarray(grid[..., 0] if c == 1 else grid)
+
+
+def save_grid(images_NxHxWxC: np.ndarray, path: str, ncols: int = 8) -> None:
+  """Writes `image_grid(images)` as a PNG."""
+  image_grid(images_NxHxWxC, ncols).save(path, format="PNG")
+
+
+def save_gif(frame_paths: Sequence[str], path: str, frame_ms: int = 400) -> None:
+  """An animated GIF of the given PNG frames (say the sample grids over training), looping forever."""
+  if not frame_paths:
+    raise ValueError("save_gif needs at least one frame")
+  frames = [Image.open(p).convert("L") for p in frame_paths]
+  frames[0].save(path, format="GIF", save_all=True, append_images=frames[1:], duration=frame_ms,
+                 loop=0)
+
+
+def plot_losses(records: Sequence[dict], path: str) -> None:
+  """Loss curves from metric records (dicts with step, g_loss, d_loss, d_real, d_fake) as a PNG.
+
+  Left: the G and D losses. Right: D's mean output on real images, D(x), and on fakes, D(G(z)).
+  """
+  records = sorted((r for r in records if "g_loss" in r), key=lambda r: r["step"])
+  steps = [r["step"] for r in records]
+  fig, (ax_loss, ax_d) = plt.subplots(1, 2, figsize=(11, 4))
+  for name, label in (("g_loss", "G loss"), ("d_loss", "D loss")):
+    ax_loss.plot(steps, [r[name] for r in records], label=label)
+  ax_loss.set(xlabel="step", ylabel="loss", title="Losses")
+  for name, label in (("d_real", "D(x)"), ("d_fake", "D(G(z))")):
+    ax_d.plot(steps, [r[name] for r in records], label=label)
+  ax_d.set(xlabel="step", ylabel="mean D output", title="Discriminator outputs", ylim=(0, 1))
+  for ax in (ax_loss, ax_d):
+    ax.legend()
+    ax.grid(alpha=0.3)
+  fig.tight_layout()
+  fig.savefig(path, dpi=100)
+  plt.close(fig)
