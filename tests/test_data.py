@@ -1,0 +1,301 @@
+"""Data layer: IDX reading, offline TFDS import and loading, device-resident batches, sharding."""
+
+import gzip
+import os
+import subprocess
+import sys
+import time
+
+import jax
+import jax.numpy as jnp
+import ml_collections
+import numpy as np
+import pytest
+
+from experiments.configs import smoke
+from jaxgan import data, parallel, train
+from jaxgan.errors import ConfigError, DataError
+from tests.conftest import REPO_ROOT
+
+MNIST_TRAIN_HISTOGRAM = [5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949]
+
+
+def _write_idx(path, array_uint8, magic):
+  header = magic.to_bytes(4, "big") + b"".join(d.to_bytes(4, "big") for d in array_uint8.shape)
+  with gzip.open(path, "wb") as f:
+    f.write(header + array_uint8.tobytes())
+
+
+def _write_tiny_idx_dir(path, num_train=100, num_test=20, seed=0):
+  rng = np.random.default_rng(seed)
+  arrays = {}
+  for split, n in (("train", num_train), ("test", num_test)):
+    images_NxHxW = rng.integers(0, 256, (n, 28, 28), dtype=np.uint8)
+    labels_N = rng.integers(0, 10, n, dtype=np.uint8)
+    images_name, labels_name = data.IDX_FILES[split]
+    _write_idx(os.path.join(path, images_name), images_NxHxW, 2051)
+    _write_idx(os.path.join(path, labels_name), labels_N, 2049)
+    arrays[split] = (images_NxHxW[..., None], labels_N.astype(np.int32))
+  return arrays
+
+
+def _sorted_rows(images_NxHxWxC, labels_N):
+  """The examples as sorted byte rows, to compare datasets as (multi)sets."""
+  rows = np.concatenate([images_NxHxWxC.reshape(len(labels_N), -1),
+                         np.asarray(labels_N, np.uint8)[:, None]], axis=1)
+  return rows[np.lexsort(rows.T[::-1])]
+
+
+def _data_config(**overrides):
+  config = ml_collections.ConfigDict(dict(
+      dataset="mnist", source="tfds", idx_dir="", tfds_data_dir="", range="unit"))
+  config.update(overrides)
+  return config
+
+
+def _run(args, env_overrides=None, timeout=60):
+  env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", **(env_overrides or {}))
+  start = time.perf_counter()
+  result = subprocess.run(args, cwd=REPO_ROOT, env=env, capture_output=True, text=True,
+                          timeout=timeout, check=False)
+  return result, time.perf_counter() - start
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory):
+  """Tiny IDX files (100 train, 20 test) and a TFDS data dir prepared from them."""
+  from jaxgan import tfds_import  # pylint: disable=import-outside-toplevel
+  idx_dir = tmp_path_factory.mktemp("idx")
+  arrays = _write_tiny_idx_dir(idx_dir)
+  tfds_dir = tmp_path_factory.mktemp("tfds")
+  tfds_import.prepare("mnist", str(idx_dir), str(tfds_dir))
+  return dict(idx_dir=str(idx_dir), tfds_dir=str(tfds_dir), arrays=arrays)
+
+
+def test_read_idx_split_reads_what_was_written(tmp_path):
+  arrays = _write_tiny_idx_dir(tmp_path)
+  for split in ("train", "test"):
+    images, labels = data.read_idx_split(str(tmp_path), split)
+    assert images.dtype == np.uint8 and labels.dtype == np.int32
+    np.testing.assert_array_equal(images, arrays[split][0])
+    np.testing.assert_array_equal(labels, arrays[split][1])
+
+
+@pytest.mark.parametrize("damage", ["missing", "not_gzip", "truncated", "bad_magic"])
+def test_bad_idx_file_is_a_one_line_data_error(tmp_path, damage):
+  _write_tiny_idx_dir(tmp_path)
+  path = tmp_path / data.IDX_FILES["train"][0]
+  if damage == "missing":
+    path.unlink()
+  elif damage == "not_gzip":
+    path.write_bytes(b"not a gzip file")
+  elif damage == "truncated":
+    with gzip.open(path, "rb") as f:
+      raw = f.read()
+    with gzip.open(path, "wb") as f:
+      f.write(raw[:-100])
+  else:
+    _write_idx(path, np.zeros((3, 28, 28), np.uint8), 2049)
+  with pytest.raises(DataError) as error:
+    data.read_idx_split(str(tmp_path), "train")
+  assert str(path) in str(error.value) and "\n" not in str(error.value)
+
+
+def test_import_then_stock_tfds_load_reads_back_exactly(tiny):
+  import tensorflow_datasets as tfds  # pylint: disable=import-outside-toplevel
+  assert os.path.isfile(os.path.join(tiny["tfds_dir"], "mnist", "3.0.1", "dataset_info.json"))
+  for split, (images, labels) in tiny["arrays"].items():
+    loaded = tfds.as_numpy(tfds.load("mnist", split=split, data_dir=tiny["tfds_dir"],
+                                     download=False, batch_size=-1))
+    assert loaded["image"].shape == images.shape and loaded["image"].dtype == np.uint8
+    np.testing.assert_array_equal(_sorted_rows(loaded["image"], loaded["label"]),
+                                  _sorted_rows(images, labels))
+
+
+def test_prepare_is_idempotent_and_fast_the_second_time(tiny):
+  from jaxgan import tfds_import  # pylint: disable=import-outside-toplevel
+  variant = tfds_import.variant_dir("mnist", tiny["tfds_dir"])
+  before = {f: os.stat(os.path.join(variant, f)).st_mtime_ns for f in os.listdir(variant)}
+  start = time.perf_counter()
+  assert tfds_import.prepare("mnist", tiny["idx_dir"], tiny["tfds_dir"]) == variant
+  assert time.perf_counter() - start < 1.0
+  assert {f: os.stat(os.path.join(variant, f)).st_mtime_ns for f in os.listdir(variant)} == before
+
+
+def test_mnist_checksums_flag_files_that_differ(tiny):
+  from jaxgan import tfds_import  # pylint: disable=import-outside-toplevel
+  warnings = tfds_import.check_mnist_sha256(tiny["idx_dir"])
+  assert len(warnings) == 4
+  for name, line in zip(tfds_import.MNIST_SHA256, warnings):
+    assert line.startswith("warning: ") and name in line and "\n" not in line
+
+
+def test_tfds_source_equals_idx_source_and_prepares_itself_from_idx_dir(tiny, tmp_path, capsys):
+  fresh_tfds_dir = str(tmp_path / "tfds")
+  tfds_config = _data_config(idx_dir=tiny["idx_dir"], tfds_data_dir=fresh_tfds_dir)
+  idx_config = _data_config(source="idx", idx_dir=tiny["idx_dir"])
+  for split, n in (("train", 100), ("test", 20)):
+    tfds_images, tfds_labels = data.load_split(tfds_config, split)
+    idx_images, idx_labels = data.load_split(idx_config, split)
+    assert tfds_images.shape == idx_images.shape == (n, 28, 28, 1)
+    assert tfds_images.dtype == idx_images.dtype == np.uint8
+    assert tfds_labels.dtype == idx_labels.dtype == np.int32
+    np.testing.assert_array_equal(_sorted_rows(tfds_images, tfds_labels),
+                                  _sorted_rows(idx_images, idx_labels))
+  preparing = [line for line in capsys.readouterr().err.splitlines() if "Preparing" in line]
+  assert len(preparing) == 1 and fresh_tfds_dir in preparing[0]
+
+
+def test_missing_tfds_data_offline_fails_fast_with_one_line(tmp_path):
+  code = (
+      "import sys, ml_collections\n"
+      "from jaxgan import data\n"
+      "from jaxgan.errors import JaxganError\n"
+      "config = ml_collections.ConfigDict(dict(dataset='mnist', source='tfds', idx_dir='',"
+      " tfds_data_dir='', range='unit'))\n"
+      "try:\n"
+      "  data.load_split(config, 'train')\n"
+      "except JaxganError as e:\n"
+      "  print(e, file=sys.stderr)\n"
+      "  sys.exit(e.exit_code)\n")
+  empty_dir = str(tmp_path / "no_tfds_here")
+  result, seconds = _run([sys.executable, "-c", code], {"TFDS_DATA_DIR": empty_dir}, timeout=30)
+  assert result.returncode == 1 and seconds < 30
+  assert "Traceback" not in result.stderr
+  message = result.stderr.strip().splitlines()[-1]
+  assert empty_dir in message
+  assert "python -m experiments.import_mnist" in message and "--idx_dir=" in message
+  assert "--config.data.source=idx --config.data.idx_dir=" in message
+
+
+def test_import_mnist_cli_missing_idx_files_is_one_line(tmp_path):
+  result, seconds = _run([sys.executable, "-m", "experiments.import_mnist",
+                          f"--idx_dir={tmp_path / 'nowhere'}", f"--tfds_data_dir={tmp_path}"],
+                         timeout=30)
+  assert result.returncode == 1 and seconds < 30
+  assert "Traceback" not in result.stderr
+  assert result.stderr.strip().splitlines()[-1].startswith(f"error: cannot read IDX file {tmp_path}")
+
+
+def test_import_mnist_cli_prepares_and_honours_tfds_data_dir(tmp_path):
+  idx_dir = tmp_path / "idx"
+  idx_dir.mkdir()
+  _write_tiny_idx_dir(idx_dir, num_train=30, num_test=10)
+  tfds_dir = tmp_path / "tfds"
+  args = [sys.executable, "-m", "experiments.import_mnist", f"--idx_dir={idx_dir}",
+          "--dataset=fashion_mnist"]
+  first, _ = _run(args, {"TFDS_DATA_DIR": str(tfds_dir)}, timeout=120)
+  assert first.returncode == 0, first.stderr[-2000:]
+  assert os.path.isfile(tfds_dir / "fashion_mnist" / "3.0.1" / "dataset_info.json")
+  second, _ = _run(args, {"TFDS_DATA_DIR": str(tfds_dir)}, timeout=60)
+  assert second.returncode == 0 and "already prepared" in second.stdout
+
+
+def test_jaxgan_and_the_idx_source_never_import_tensorflow(tmp_path):
+  _write_tiny_idx_dir(tmp_path, num_train=10, num_test=10)
+  code = (
+      "import sys, ml_collections\n"
+      "import jaxgan, jaxgan.data, jaxgan.parallel, jaxgan.train\n"
+      "config = ml_collections.ConfigDict(dict(dataset='mnist', source='idx',"
+      f" idx_dir={str(tmp_path)!r}, tfds_data_dir='', range='unit'))\n"
+      "images, _ = jaxgan.data.load_split(config, 'train')\n"
+      "assert images.shape == (10, 28, 28, 1)\n"
+      "print(sorted(m for m in sys.modules if m.split('.')[0] in"
+      " ('tensorflow', 'tensorflow_datasets')))\n")
+  result, _ = _run([sys.executable, "-c", code])
+  assert result.returncode == 0, result.stderr[-2000:]
+  assert result.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize("field,value", [("dataset", "cifar10"), ("source", "web"),
+                                         ("range", "bytes")])
+def test_bad_data_config_is_a_config_error_naming_the_field(field, value):
+  with pytest.raises(ConfigError, match=f"config.data.{field}="):
+    data.load_split(_data_config(**{field: value}), "train")
+
+
+def test_idx_source_without_idx_dir_is_a_config_error():
+  with pytest.raises(ConfigError, match="config.data.idx_dir"):
+    data.load_split(_data_config(source="idx"), "train")
+
+
+def test_batches_are_a_pure_function_of_seed_and_step_and_each_epoch_is_a_permutation():
+  assert data.steps_per_epoch(60000, 64) == 937
+  n, batch_size = 100, 16
+  images_NxHxWxC = jnp.arange(n, dtype=jnp.uint8).reshape(n, 1, 1, 1)
+  labels_N = jnp.arange(n, dtype=jnp.int32)
+  key = jax.random.PRNGKey(0)
+  gather = jax.jit(data.gather_batch, static_argnums=4)
+  for epoch in (0, 1):
+    perm_N = data.epoch_permutation(key, epoch, n)
+    np.testing.assert_array_equal(jnp.sort(perm_N), jnp.arange(n))
+    np.testing.assert_array_equal(perm_N, data.epoch_permutation(jax.random.PRNGKey(0), epoch, n))
+    seen = []
+    for step in range(data.steps_per_epoch(n, batch_size)):
+      images_B, labels_B = gather(images_NxHxWxC, labels_N, perm_N, step, batch_size)
+      again_B, _ = gather(images_NxHxWxC, labels_N, perm_N, step, batch_size)
+      np.testing.assert_array_equal(images_B, again_B)
+      np.testing.assert_array_equal(images_B[:, 0, 0, 0], labels_B)
+      seen.append(labels_B)
+    seen = np.concatenate(seen)
+    assert len(seen) == 96 and len(set(seen.tolist())) == 96  # drop_last: 4 examples left out.
+    np.testing.assert_array_equal(seen, perm_N[:96])
+  assert not np.array_equal(data.epoch_permutation(key, 0, n), data.epoch_permutation(key, 1, n))
+  assert not np.array_equal(data.epoch_permutation(key, 0, n),
+                            data.epoch_permutation(jax.random.PRNGKey(1), 0, n))
+
+
+def test_train_step_runs_with_the_batch_sharded_over_8_devices():
+  mesh = parallel.make_mesh()
+  assert mesh.devices.size == 8 and mesh.axis_names == ("data",)
+  config = smoke.get_config()
+  rng = np.random.default_rng(0)
+  images_NxHxWxC = parallel.put_replicated(mesh, rng.integers(0, 256, (64, 28, 28, 1), np.uint8))
+  labels_N = parallel.put_replicated(mesh, rng.integers(0, 10, 64).astype(np.int32))
+  assert images_NxHxWxC.sharding.is_fully_replicated
+  assert len(images_NxHxWxC.addressable_shards) == 8
+  batch_size, steps = config.batch_size, data.steps_per_epoch(64, config.batch_size)
+  perm_N = data.epoch_permutation(jax.random.PRNGKey(config.seed), 0, 64)
+
+  @jax.jit
+  def sharded_batch(images, labels, perm):
+    batch = data.gather_batch(images, labels, perm, 1, batch_size)
+    return jax.lax.with_sharding_constraint(batch, parallel.batch_sharding(mesh))
+
+  images_B, labels_B = sharded_batch(images_NxHxWxC, labels_N, perm_N)
+  for array in (images_B, labels_B):
+    assert {shard.data.shape[0] for shard in array.addressable_shards} == {batch_size // 8}
+    assert len({shard.device for shard in array.addressable_shards}) == 8
+
+  state, spec = train.init_state(config, (28, 28, 1))
+  state = jax.device_put(state, parallel.replicated(mesh))
+  step = train.make_train_step(spec, batch_size, steps, parallel.batch_sharding(mesh))
+  for _ in range(2):
+    state, metrics = step(state, images_NxHxWxC, labels_N, perm_N)
+  assert int(state.step) == 2
+  assert all(np.isfinite(float(v)) for v in metrics.values())
+
+
+@pytest.mark.slow
+def test_real_mnist_import_and_load(mnist_idx_dir, tmp_path):
+  from jaxgan import tfds_import  # pylint: disable=import-outside-toplevel
+  assert not tfds_import.check_mnist_sha256(mnist_idx_dir)
+  tfds_dir = str(tmp_path / "tfds")
+  args = [sys.executable, "-m", "experiments.import_mnist", f"--idx_dir={mnist_idx_dir}",
+          f"--tfds_data_dir={tfds_dir}"]
+  result, _ = _run(args, timeout=600)
+  assert result.returncode == 0, result.stderr[-2000:]
+  assert "warning" not in result.stderr
+
+  idx_config = _data_config(source="idx", idx_dir=mnist_idx_dir)
+  tfds_config = _data_config(tfds_data_dir=tfds_dir)
+  for split, n in (("train", 60000), ("test", 10000)):
+    idx_images, idx_labels = data.load_split(idx_config, split)
+    tfds_images, tfds_labels = data.load_split(tfds_config, split)
+    assert idx_images.shape == tfds_images.shape == (n, 28, 28, 1)
+    np.testing.assert_array_equal(np.bincount(tfds_labels, minlength=10),
+                                  np.bincount(idx_labels, minlength=10))
+    np.testing.assert_array_equal(_sorted_rows(tfds_images, tfds_labels),
+                                  _sorted_rows(idx_images, idx_labels))
+    if split == "train":
+      assert np.bincount(tfds_labels, minlength=10).tolist() == MNIST_TRAIN_HISTOGRAM
