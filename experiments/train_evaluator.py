@@ -1,0 +1,109 @@
+"""Trains the MNIST evaluator classifier and writes its weights plus a JSON record (sha256, accuracy).
+
+    python -m experiments.train_evaluator [--idx_dir=DIR] [--seed=0] [--output=jaxgan/weights]
+
+The run is a pure function of the seed: the init, the epoch orders and the dropout masks all derive
+from it.
+"""
+
+import os
+import sys
+import time
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+from absl import app, flags
+
+from jaxgan import data as data_lib
+from jaxgan import evaluation
+from jaxgan.errors import ConfigError, JaxganError
+
+_IDX_DIR = flags.DEFINE_string("idx_dir", os.environ.get("JAXGAN_MNIST_IDX_DIR", ""),
+                               "Folder of the four MNIST IDX .gz files (default: $JAXGAN_MNIST_IDX_DIR).")
+_SEED = flags.DEFINE_integer("seed", 0, "Random seed.")
+_OUTPUT = flags.DEFINE_string("output", evaluation.WEIGHTS_DIR, "Folder for the weights and JSON.")
+_EPOCHS = flags.DEFINE_integer("epochs", 6, "Training epochs.")
+_BATCH_SIZE = flags.DEFINE_integer("batch_size", 128, "Batch size.")
+_LEARNING_RATE = flags.DEFINE_float("learning_rate", 2e-3, "Peak Adam learning rate (cosine decay).")
+
+
+def make_train_step(graphdef, tx: optax.GradientTransformation, batch_size: int,
+                    steps_per_epoch: int):
+  """The jitted `step(params, opt_state, images, labels, perm, step, key)`: one Adam step on a batch
+  gathered on the device from the resident training set."""
+
+  def loss_fn(params, images_BxHxWx1, labels_B, dropout_key):
+    _, logits = evaluation.apply(graphdef, params, images_BxHxWx1, dropout_key)
+    return optax.softmax_cross_entropy_with_integer_labels(logits, labels_B).mean()
+
+  def step(params, opt_state, images_NxHxWx1, labels_N, perm_N, step, key):
+    images, labels = data_lib.gather_batch(images_NxHxWx1, labels_N, perm_N,
+                                           step % steps_per_epoch, batch_size)
+    loss, grads = jax.value_and_grad(loss_fn)(params, images, labels, jax.random.fold_in(key, step))
+    updates, opt_state = tx.update(grads, opt_state, params)
+    return optax.apply_updates(params, updates), opt_state, loss
+
+  return jax.jit(step, donate_argnums=(0, 1))
+
+
+def accuracy(evaluator: evaluation.Evaluator, images_NxHxWx1, labels_N) -> float:
+  """Top-1 accuracy of the evaluator."""
+  _, logits = evaluation.features_and_logits(evaluator, images_NxHxWx1)
+  return float(np.mean(np.argmax(logits, axis=1) == labels_N))
+
+
+def train(idx_dir: str, seed: int, epochs: int, batch_size: int, learning_rate: float
+          ) -> tuple[evaluation.Evaluator, float, float]:
+  """Trains on the train split; returns (evaluator, test accuracy, training seconds)."""
+  train_images, train_labels = data_lib.read_idx_split(idx_dir, "train")
+  test_images, test_labels = data_lib.read_idx_split(idx_dir, "test")
+  key = jax.random.PRNGKey(seed)
+  init_key, data_key, dropout_key = jax.random.split(key, 3)
+  evaluator = evaluation.init_evaluator(init_key)
+  steps_per_epoch = data_lib.steps_per_epoch(train_images.shape[0], batch_size)
+  schedule = optax.cosine_decay_schedule(learning_rate, epochs * steps_per_epoch)
+  tx = optax.adam(schedule)
+  params, opt_state = evaluator.params, tx.init(evaluator.params)
+  step_fn = make_train_step(evaluator.graphdef, tx, batch_size, steps_per_epoch)
+  images_NxHxWx1, labels_N = jnp.asarray(train_images), jnp.asarray(train_labels)
+  start = time.time()
+  for epoch in range(epochs):
+    perm_N = data_lib.epoch_permutation(data_key, epoch, images_NxHxWx1.shape[0])
+    for i in range(steps_per_epoch):
+      step = epoch * steps_per_epoch + i
+      params, opt_state, loss = step_fn(params, opt_state, images_NxHxWx1, labels_N, perm_N,
+                                        jnp.int32(step), dropout_key)
+    evaluator = evaluation.Evaluator(evaluator.graphdef, params)
+    print(f"epoch {epoch + 1}: loss {float(loss):.4f} test accuracy "
+          f"{accuracy(evaluator, test_images, test_labels):.4f} ({time.time() - start:.0f} s)",
+          flush=True)
+  seconds = time.time() - start
+  return evaluator, accuracy(evaluator, test_images, test_labels), seconds
+
+
+def main(argv):
+  del argv
+  try:
+    if not _IDX_DIR.value:
+      raise ConfigError("--idx_dir is empty: pass the MNIST IDX folder or set JAXGAN_MNIST_IDX_DIR")
+    for name in data_lib.IDX_FILES["train"] + data_lib.IDX_FILES["test"]:
+      if not os.path.exists(os.path.join(_IDX_DIR.value, name)):
+        raise ConfigError(f"--idx_dir: {os.path.join(_IDX_DIR.value, name)} does not exist")
+    evaluator, test_accuracy, seconds = train(_IDX_DIR.value, _SEED.value, _EPOCHS.value,
+                                              _BATCH_SIZE.value, _LEARNING_RATE.value)
+    command = (f"python -m experiments.train_evaluator --seed={_SEED.value} --epochs={_EPOCHS.value} "
+               f"--batch_size={_BATCH_SIZE.value} --learning_rate={_LEARNING_RATE.value}")
+    record = evaluation.save_evaluator(evaluator, _OUTPUT.value, dict(
+        test_accuracy=test_accuracy, seed=_SEED.value, epochs=_EPOCHS.value,
+        train_seconds=round(seconds, 1), jax_version=jax.__version__, command=command))
+    print(f"test accuracy {test_accuracy:.4f} in {seconds:.0f} s; wrote {_OUTPUT.value} "
+          f"(sha256 {record['sha256'][:12]})")
+  except JaxganError as e:
+    print(f"error: {e}", file=sys.stderr)
+    sys.exit(e.exit_code)
+
+
+if __name__ == "__main__":
+  app.run(main)
