@@ -1,20 +1,70 @@
-"""Device mesh and shardings: the batch split along the mesh's `data` axis, everything else replicated."""
+"""Device mesh, shardings and multi-host start-up: the batch split along the mesh's `data` axis,
+everything else replicated, over every device of every process.
+
+Data parallelism is plain `jax.jit` with shardings (no pmap): the train step's batch is constrained to
+`batch_sharding`, the state is `replicated`, and XLA inserts the cross-device reductions. A mean over
+the batch axis (BatchNorm statistics, losses, gradients) is therefore over the global batch, whatever
+the number of devices or processes.
+"""
 
 import jax
 import numpy as np
 from jax.sharding import AxisType, NamedSharding, PartitionSpec as P
 
+from jaxgan.errors import ConfigError
+
 DATA_AXIS = "data"
 
 
+def initialize_distributed(coordinator_address: str | None = None, num_processes: int | None = None,
+                           process_id: int | None = None) -> None:
+  """Joins the processes of a multi-host run with `jax.distributed.initialize`; call before any JAX work.
+
+  With any argument given, the ones left None are filled in by JAX's cluster auto-detection (or its
+  JAX_COORDINATOR_ADDRESS environment variable). With none given, JAX's auto-detection decides: on a
+  TPU pod slice, under SLURM (srun) or Open MPI, every process joins the cluster it detects; anywhere
+  else the run stays a single process. On CPU, cross-process collectives use gloo.
+
+  Raises:
+    ConfigError: the arguments are inconsistent or incomplete (one line).
+  """
+  explicit = any(v is not None for v in (coordinator_address, num_processes, process_id))
+  if num_processes is not None and num_processes < 1:
+    raise ConfigError(f"--num_processes: got {num_processes}, expected >= 1")
+  if process_id is not None and num_processes is not None and not 0 <= process_id < num_processes:
+    raise ConfigError(f"--process_id: got {process_id}, expected an integer in "
+                      f"[0, {num_processes - 1}] for --num_processes={num_processes}")
+  jax.config.update("jax_cpu_collectives_implementation", "gloo")
+  try:
+    jax.distributed.initialize(coordinator_address, num_processes, process_id)
+  except ValueError as e:
+    # Raised before any connection when, after auto-detection, a setting is still unknown.
+    if explicit:
+      raise ConfigError(f"cannot start a multi-process run: {e} Give --coordinator_address, "
+                        "--num_processes and --process_id") from e
+
+
+def is_main_process() -> bool:
+  """True in process 0, the one that writes logs, samples and other files shared by the run."""
+  return jax.process_index() == 0
+
+
 def make_mesh(num_devices: int | None = None) -> jax.sharding.Mesh:
-  """A 1-D mesh over the first `num_devices` devices (all by default), axis `data`.
+  """A 1-D mesh over the first `num_devices` devices (all by default, of all processes), axis `data`.
 
   The axis type is Auto, so `jax.lax.with_sharding_constraint` works inside jitted code.
   """
   devices = jax.devices()
   n = num_devices or len(devices)
   return jax.make_mesh((n,), (DATA_AXIS,), axis_types=(AxisType.Auto,), devices=devices[:n])
+
+
+def check_batch_size(batch_size: int, mesh: jax.sharding.Mesh) -> None:
+  """Raises ConfigError (one line) unless the global `batch_size` splits evenly over the mesh."""
+  if batch_size % mesh.size:
+    raise ConfigError(f"config.batch_size: got {batch_size}, expected a multiple of the {mesh.size} "
+                      f"devices ({jax.process_count()} process(es)); try "
+                      f"--config.batch_size={max(1, round(batch_size / mesh.size)) * mesh.size}")
 
 
 def replicated(mesh: jax.sharding.Mesh) -> NamedSharding:
@@ -28,5 +78,9 @@ def batch_sharding(mesh: jax.sharding.Mesh) -> NamedSharding:
 
 
 def put_replicated(mesh: jax.sharding.Mesh, array: np.ndarray) -> jax.Array:
-  """Places a host array, identical in every process, on all devices of `mesh`."""
+  """Places a host array, identical in every process, on all devices of `mesh`.
+
+  For a replicated array a process's local share is the whole array: each process passes its own copy,
+  which fills the devices it owns, and no data crosses between hosts.
+  """
   return jax.make_array_from_process_local_data(replicated(mesh), array)
