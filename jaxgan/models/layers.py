@@ -53,11 +53,13 @@ class BatchNorm(nnx.Module):
       axes = tuple(range(x.ndim - 1))
       count = math.prod(x.shape[:-1])
       mean = jnp.mean(x32, axes)
-      var = jnp.mean(jnp.square(x32 - mean), axes)
+      var = jnp.mean(jnp.square(x32 - jnp.expand_dims(mean, axes)), axes)
       m = self.momentum
       self.mean.value = (1 - m) * self.mean.value + m * mean
       self.var.value = (1 - m) * self.var.value + m * var * (count / max(count - 1, 1))
     else:
       mean, var = self.mean.value, self.var.value
-    y = (x32 - mean) * jax.lax.rsqrt(var + self.epsilon) * self.scale.value + self.bias.value
+    features = (1,) * (x.ndim - 1) + (-1,)  # Explicit broadcast over all axes but the last.
+    y = ((x32 - mean.reshape(features)) * jax.lax.rsqrt(var + self.epsilon).reshape(features)
+         * self.scale.value.reshape(features) + self.bias.value.reshape(features))
     return y.astype(x.dtype)
