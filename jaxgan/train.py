@@ -264,7 +264,8 @@ class _MetricsLog:
 
 def _save_grid(sampler, state: GANState, z_BxZ, labels_B, samples_dir: str, step: int) -> None:
   images = jax.device_get(sampler(state.sampling_params(), state.g_batch_stats, z_BxZ, labels_B))
-  visualize.save_grid(images, os.path.join(samples_dir, f"step_{step:07d}.png"))
+  if parallel.is_main_process():  # Every process samples (one SPMD program); process 0 writes.
+    visualize.save_grid(images, os.path.join(samples_dir, f"step_{step:07d}.png"))
 
 
 def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> GANState:
@@ -272,7 +273,8 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> GANSt
 
   Writes to `workdir`: config.json, metrics.jsonl, tensorboard/, checkpoints/,
   samples/step_XXXXXXX.png (an 8x8 grid from fixed noise after every epoch and at the end),
-  samples/progress.gif and loss_curves.png.
+  samples/progress.gif and loss_curves.png. In a multi-process run every process calls this; all
+  take part in each step and checkpoint, and only process 0 writes logs, metrics and pictures.
 
   Raises:
     ConfigError: a config field is invalid (before any work starts).
@@ -291,9 +293,8 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> GANSt
                       "training examples")
   total_steps = config.num_steps or config.num_epochs * steps_per_epoch
   mesh = parallel.make_mesh()
-  if batch_size % mesh.size:
-    raise ConfigError(f"config.batch_size: got {batch_size}, expected a multiple of the "
-                      f"{mesh.size} devices")
+  parallel.check_batch_size(batch_size, mesh)
+  main = parallel.is_main_process()
   replicated = parallel.replicated(mesh)
 
   num_classes = int(labels_N.max()) + 1 if config.model.conditional else 0
@@ -306,8 +307,9 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> GANSt
   if ckpts.latest_step() is not None:
     state = ckpts.restore(state)
   start_step = int(jax.device_get(state.step))
-  with open(os.path.join(workdir, "config.json"), "w") as f:
-    f.write(config.to_json_best_effort(indent=2, sort_keys=True) + "\n")
+  if main:
+    with open(os.path.join(workdir, "config.json"), "w") as f:
+      f.write(config.to_json_best_effort(indent=2, sort_keys=True) + "\n")
 
   images_NxHxWxC = parallel.put_replicated(mesh, images_N)
   labels_N = parallel.put_replicated(mesh, labels_N)
@@ -320,11 +322,12 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> GANSt
   grid_z, grid_labels = jax.device_put(
       fixed_inputs(spec, jax.random.fold_in(jax.random.PRNGKey(config.seed), SAMPLE_STREAM),
                    GRID_SIZE), replicated)
-  metrics_log = _MetricsLog(workdir, start_step)
+  metrics_log = _MetricsLog(workdir, start_step) if main else None
   if start_step == 0:
     _save_grid(sampler, state, grid_z, grid_labels, samples_dir, 0)
 
-  bar = tqdm.tqdm(total=total_steps, initial=start_step, unit="step", dynamic_ncols=True)
+  bar = tqdm.tqdm(total=total_steps, initial=start_step, unit="step", dynamic_ncols=True,
+                  disable=not main)
   last_step, last_time = start_step, time.perf_counter()
   epoch_time = last_time
   perm_N = None
@@ -344,18 +347,19 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> GANSt
                       **{k: float(v) for k, v in metrics.items()},
                       images_per_sec=(done - last_step) * batch_size / (now - last_time))
         last_step, last_time = done, now
-        metrics_log.write(record)
-        bar.set_postfix(g_loss=f"{record['g_loss']:.4f}", d_loss=f"{record['d_loss']:.4f}")
-        bar.write(f"step {done}/{total_steps}: g_loss {record['g_loss']:.4f}, "
-                  f"d_loss {record['d_loss']:.4f}, real_loss {record['real_loss']:.4f}, "
-                  f"fake_loss {record['fake_loss']:.4f}, {record['images_per_sec']:.0f} images/s")
+        if main:
+          metrics_log.write(record)
+          bar.set_postfix(g_loss=f"{record['g_loss']:.4f}", d_loss=f"{record['d_loss']:.4f}")
+          bar.write(f"step {done}/{total_steps}: g_loss {record['g_loss']:.4f}, "
+                    f"d_loss {record['d_loss']:.4f}, real_loss {record['real_loss']:.4f}, "
+                    f"fake_loss {record['fake_loss']:.4f}, {record['images_per_sec']:.0f} images/s")
         if nonfinite_count >= config.max_nonfinite_steps:
           raise JaxganError(f"training diverged: {int(nonfinite_count)} non-finite steps in a row "
                             f"at step {done}; try a lower learning rate")
 
       if done % steps_per_epoch == 0 or done == total_steps:
         _save_grid(sampler, state, grid_z, grid_labels, samples_dir, done)
-        if done % steps_per_epoch == 0:
+        if done % steps_per_epoch == 0 and main:
           now = time.perf_counter()
           metrics_log.write(dict(step=done, epoch_seconds=now - epoch_time))
           bar.write(f"epoch {done // steps_per_epoch} done in {now - epoch_time:.1f} s")
@@ -366,12 +370,14 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> GANSt
     ckpts.wait()
   finally:
     bar.close()
-    metrics_log.close()
+    if main:
+      metrics_log.close()
     ckpts.close()
 
-  frames = sorted(os.path.join(samples_dir, name) for name in os.listdir(samples_dir)
-                  if name.startswith("step_") and name.endswith(".png"))
-  if frames:
-    visualize.save_gif(frames, os.path.join(samples_dir, "progress.gif"))
-  visualize.plot_losses(metrics_log.records, os.path.join(workdir, "loss_curves.png"))
+  if main:
+    frames = sorted(os.path.join(samples_dir, name) for name in os.listdir(samples_dir)
+                    if name.startswith("step_") and name.endswith(".png"))
+    if frames:
+      visualize.save_gif(frames, os.path.join(samples_dir, "progress.gif"))
+    visualize.plot_losses(metrics_log.records, os.path.join(workdir, "loss_curves.png"))
   return state
