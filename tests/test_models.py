@@ -1,0 +1,134 @@
+"""Model families: shapes and dtypes, the PyTorch-faithful BatchNorm, PyTorch's initialisation."""
+
+import math
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from flax import nnx
+
+from experiments.configs import dcgan as dcgan_config
+from experiments.configs import mlp_gan
+from jaxgan import models
+from jaxgan.models import layers
+
+IMAGE_SHAPE = (28, 28, 1)
+CONFIGS = {"mlp": mlp_gan.get_config, "dcgan": dcgan_config.get_config}
+
+
+@pytest.mark.parametrize("name,num_classes,dtype", [
+    (name, num_classes, dtype) for name in ("mlp", "dcgan")
+    for num_classes, dtype in ((0, jnp.float32), (10, jnp.float32), (0, jnp.bfloat16))])
+def test_shapes_and_dtypes(name, num_classes, dtype):
+  config = CONFIGS[name]()
+  generator, discriminator = models.build(
+      config.model, image_shape=IMAGE_SHAPE, num_classes=num_classes, dtype=dtype,
+      key=jax.random.PRNGKey(0))
+  batch = 4
+  z_BxZ = jnp.ones((batch, config.model.latent_dim), jnp.float32)
+  labels_B = jnp.arange(batch, dtype=jnp.int32) if num_classes else None
+  for train in (True, False):
+    logits = generator(z_BxZ, labels_B, train=train)
+    assert logits.shape == (batch, *IMAGE_SHAPE) and logits.dtype == jnp.float32
+  d_logits = discriminator(jax.nn.sigmoid(logits), labels_B)
+  assert d_logits.shape == (batch,) and d_logits.dtype == jnp.float32
+  # Weights and statistics stay float32 whatever the compute dtype.
+  for module in (generator, discriminator):
+    dtypes = {x.dtype for x in jax.tree.leaves(nnx.state(module))}
+    assert dtypes == {jnp.dtype(jnp.float32)}, dtypes
+
+
+def test_conditional_generator_depends_on_label():
+  config = mlp_gan.get_config()
+  generator, _ = models.build(config.model, image_shape=IMAGE_SHAPE, num_classes=10,
+                              dtype=jnp.float32, key=jax.random.PRNGKey(0))
+  z_BxZ = jnp.zeros((2, config.model.latent_dim), jnp.float32).at[:].set(0.3)
+  out = generator(z_BxZ, jnp.array([1, 7], jnp.int32), train=False)
+  assert not np.allclose(out[0], out[1])
+
+
+def numpy_batchnorm(x, scale, bias, running_mean, running_var, momentum=0.1, eps=1e-5):
+  """PyTorch's training-mode BatchNorm in float64: (output, new running mean, new running var)."""
+  x = np.float64(x)
+  axes = tuple(range(x.ndim - 1))
+  n = math.prod(x.shape[:-1])
+  mean, var = x.mean(axes), x.var(axes)
+  out = (x - mean) / np.sqrt(var + eps) * scale + bias
+  new_mean = (1 - momentum) * running_mean + momentum * mean
+  new_var = (1 - momentum) * running_var + momentum * var * n / (n - 1)
+  return out, new_mean, new_var
+
+
+@pytest.mark.parametrize("shape", [(16, 5), (4, 3, 3, 6)], ids=["BatchNorm1d", "BatchNorm2d"])
+def test_batchnorm_matches_pytorch_formula(shape):
+  rng = np.random.default_rng(0)
+  features = shape[-1]
+  x = rng.normal(3.0, 2.0, shape).astype(np.float32)
+  norm = layers.BatchNorm(features)
+  scale = rng.uniform(0.5, 1.5, features).astype(np.float32)
+  bias = rng.normal(size=features).astype(np.float32)
+  running_mean = rng.normal(size=features).astype(np.float32)
+  running_var = rng.uniform(0.5, 2.0, features).astype(np.float32)
+  norm.scale.value, norm.bias.value = jnp.asarray(scale), jnp.asarray(bias)
+  norm.mean.value, norm.var.value = jnp.asarray(running_mean), jnp.asarray(running_var)
+
+  out, new_mean, new_var = numpy_batchnorm(x, scale, bias, running_mean, running_var)
+  np.testing.assert_allclose(norm(jnp.asarray(x), train=True), out, rtol=1e-5, atol=1e-5)
+  # Running variance takes the unbiased batch variance, as PyTorch does (Flax's own takes the biased).
+  np.testing.assert_allclose(norm.mean.value, new_mean, rtol=1e-6, atol=1e-6)
+  np.testing.assert_allclose(norm.var.value, new_var, rtol=1e-6)
+
+  # Evaluation mode normalises with the running statistics and leaves them unchanged.
+  eval_out = (np.float64(x) - new_mean) / np.sqrt(new_var + 1e-5) * scale + bias
+  np.testing.assert_allclose(norm(jnp.asarray(x), train=False), eval_out, rtol=1e-5, atol=1e-5)
+  np.testing.assert_allclose(norm.var.value, new_var, rtol=1e-6)
+
+
+def test_batchnorm_two_pass_variance_on_large_offsets():
+  # E[x^2] - E[x]^2 loses everything here in float32; PyTorch's (and our) two-pass form does not.
+  x = (1000.0 + np.random.default_rng(0).normal(0.0, 0.01, (64, 3))).astype(np.float32)
+  norm = layers.BatchNorm(3, momentum=1.0)
+  norm(jnp.asarray(x), train=True)
+  np.testing.assert_allclose(norm.var.value, np.float64(x).var(0, ddof=1), rtol=1e-2)
+
+
+def linear_leaves(module):
+  """(path, kernel, bias) of every Linear/Conv layer of a module."""
+  for path, m in nnx.iter_graph(module):
+    if isinstance(m, (nnx.Linear, nnx.Conv, nnx.ConvTranspose)):
+      yield path, m.kernel.value, m.bias.value
+
+
+def test_torch_init_is_pytorch_uniform():
+  config = mlp_gan.get_config()
+  generator, discriminator = models.build(config.model, image_shape=IMAGE_SHAPE, num_classes=0,
+                                          dtype=jnp.float32, key=jax.random.PRNGKey(0))
+  seen = 0
+  for module in (generator, discriminator):
+    for path, kernel, bias in linear_leaves(module):
+      bound = 1 / math.sqrt(kernel.shape[0])
+      for x in (kernel, bias):
+        assert float(jnp.max(jnp.abs(x))) <= bound, path
+      # U(-b, b) has standard deviation b / sqrt(3); a normal or zero init would not.
+      assert float(jnp.std(kernel)) == pytest.approx(bound / math.sqrt(3), rel=0.1), path
+      if bias.size >= 32:
+        assert float(jnp.max(jnp.abs(bias))) > 0.5 * bound, path
+      seen += 1
+  assert seen == 5 + 6
+
+
+def test_normal_init_is_dcgan_practice():
+  config = dcgan_config.get_config()
+  generator, discriminator = models.build(config.model, image_shape=IMAGE_SHAPE, num_classes=0,
+                                          dtype=jnp.float32, key=jax.random.PRNGKey(0))
+  for module in (generator, discriminator):
+    for path, kernel, bias in linear_leaves(module):
+      if kernel.size >= 1000:
+        assert float(jnp.std(kernel)) == pytest.approx(0.02, rel=0.1), path
+      assert not jnp.any(bias), path
+
+
+def test_unknown_init_raises():
+  with pytest.raises(ValueError, match="unknown init 'xavier'"):
+    layers.dense_inits("xavier", 8)
