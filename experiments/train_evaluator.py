@@ -24,15 +24,28 @@ _IDX_DIR = flags.DEFINE_string("idx_dir", os.environ.get("JAXGAN_MNIST_IDX_DIR",
                                "Folder of the four MNIST IDX .gz files (default: $JAXGAN_MNIST_IDX_DIR).")
 _SEED = flags.DEFINE_integer("seed", 0, "Random seed.")
 _OUTPUT = flags.DEFINE_string("output", evaluation.WEIGHTS_DIR, "Folder for the weights and JSON.")
-_EPOCHS = flags.DEFINE_integer("epochs", 6, "Training epochs.")
+_EPOCHS = flags.DEFINE_integer("epochs", 8, "Training epochs.")
 _BATCH_SIZE = flags.DEFINE_integer("batch_size", 128, "Batch size.")
 _LEARNING_RATE = flags.DEFINE_float("learning_rate", 2e-3, "Peak Adam learning rate (cosine decay).")
+_MAX_SHIFT = flags.DEFINE_integer("max_shift", 2, "Augmentation: random translation of up to this "
+                                  "many pixels per axis.")
+
+
+def random_shift(key: jax.Array, images_BxHxWxC: jax.Array, max_shift: int) -> jax.Array:
+  """Translates each image by its own random offset in [-max_shift, max_shift]^2, zero-filled."""
+  _, height, width, channels = images_BxHxWxC.shape
+  pad = ((0, 0), (max_shift, max_shift), (max_shift, max_shift), (0, 0))
+  padded = jnp.pad(images_BxHxWxC, pad)
+  offsets_Bx2 = jax.random.randint(key, (images_BxHxWxC.shape[0], 2), 0, 2 * max_shift + 1)
+  crop = lambda image, offset: jax.lax.dynamic_slice(
+      image, (offset[0], offset[1], 0), (height, width, channels))
+  return jax.vmap(crop)(padded, offsets_Bx2)
 
 
 def make_train_step(graphdef, tx: optax.GradientTransformation, batch_size: int,
-                    steps_per_epoch: int):
+                    steps_per_epoch: int, max_shift: int):
   """The jitted `step(params, opt_state, images, labels, perm, step, key)`: one Adam step on a batch
-  gathered on the device from the resident training set."""
+  gathered on the device from the resident training set, randomly shifted, with dropout."""
 
   def loss_fn(params, images_BxHxWx1, labels_B, dropout_key):
     _, logits = evaluation.apply(graphdef, params, images_BxHxWx1, dropout_key)
@@ -41,7 +54,9 @@ def make_train_step(graphdef, tx: optax.GradientTransformation, batch_size: int,
   def step(params, opt_state, images_NxHxWx1, labels_N, perm_N, step, key):
     images, labels = data_lib.gather_batch(images_NxHxWx1, labels_N, perm_N,
                                            step % steps_per_epoch, batch_size)
-    loss, grads = jax.value_and_grad(loss_fn)(params, images, labels, jax.random.fold_in(key, step))
+    shift_key, dropout_key = jax.random.split(jax.random.fold_in(key, step))
+    images = random_shift(shift_key, images, max_shift)
+    loss, grads = jax.value_and_grad(loss_fn)(params, images, labels, dropout_key)
     updates, opt_state = tx.update(grads, opt_state, params)
     return optax.apply_updates(params, updates), opt_state, loss
 
@@ -54,19 +69,19 @@ def accuracy(evaluator: evaluation.Evaluator, images_NxHxWx1, labels_N) -> float
   return float(np.mean(np.argmax(logits, axis=1) == labels_N))
 
 
-def train(idx_dir: str, seed: int, epochs: int, batch_size: int, learning_rate: float
-          ) -> tuple[evaluation.Evaluator, float, float]:
+def train(idx_dir: str, seed: int, epochs: int, batch_size: int, learning_rate: float,
+          max_shift: int) -> tuple[evaluation.Evaluator, float, float]:
   """Trains on the train split; returns (evaluator, test accuracy, training seconds)."""
   train_images, train_labels = data_lib.read_idx_split(idx_dir, "train")
   test_images, test_labels = data_lib.read_idx_split(idx_dir, "test")
   key = jax.random.PRNGKey(seed)
-  init_key, data_key, dropout_key = jax.random.split(key, 3)
+  init_key, data_key, step_key = jax.random.split(key, 3)
   evaluator = evaluation.init_evaluator(init_key)
   steps_per_epoch = data_lib.steps_per_epoch(train_images.shape[0], batch_size)
   schedule = optax.cosine_decay_schedule(learning_rate, epochs * steps_per_epoch)
   tx = optax.adam(schedule)
   params, opt_state = evaluator.params, tx.init(evaluator.params)
-  step_fn = make_train_step(evaluator.graphdef, tx, batch_size, steps_per_epoch)
+  step_fn = make_train_step(evaluator.graphdef, tx, batch_size, steps_per_epoch, max_shift)
   images_NxHxWx1, labels_N = jnp.asarray(train_images), jnp.asarray(train_labels)
   start = time.time()
   for epoch in range(epochs):
@@ -74,7 +89,7 @@ def train(idx_dir: str, seed: int, epochs: int, batch_size: int, learning_rate: 
     for i in range(steps_per_epoch):
       step = epoch * steps_per_epoch + i
       params, opt_state, loss = step_fn(params, opt_state, images_NxHxWx1, labels_N, perm_N,
-                                        jnp.int32(step), dropout_key)
+                                        jnp.int32(step), step_key)
     evaluator = evaluation.Evaluator(evaluator.graphdef, params)
     print(f"epoch {epoch + 1}: loss {float(loss):.4f} test accuracy "
           f"{accuracy(evaluator, test_images, test_labels):.4f} ({time.time() - start:.0f} s)",
@@ -92,9 +107,11 @@ def main(argv):
       if not os.path.exists(os.path.join(_IDX_DIR.value, name)):
         raise ConfigError(f"--idx_dir: {os.path.join(_IDX_DIR.value, name)} does not exist")
     evaluator, test_accuracy, seconds = train(_IDX_DIR.value, _SEED.value, _EPOCHS.value,
-                                              _BATCH_SIZE.value, _LEARNING_RATE.value)
+                                              _BATCH_SIZE.value, _LEARNING_RATE.value,
+                                              _MAX_SHIFT.value)
     command = (f"python -m experiments.train_evaluator --seed={_SEED.value} --epochs={_EPOCHS.value} "
-               f"--batch_size={_BATCH_SIZE.value} --learning_rate={_LEARNING_RATE.value}")
+               f"--batch_size={_BATCH_SIZE.value} --learning_rate={_LEARNING_RATE.value} "
+               f"--max_shift={_MAX_SHIFT.value}")
     record = evaluation.save_evaluator(evaluator, _OUTPUT.value, dict(
         test_accuracy=test_accuracy, seed=_SEED.value, epochs=_EPOCHS.value,
         train_seconds=round(seconds, 1), jax_version=jax.__version__, command=command))

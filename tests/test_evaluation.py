@@ -1,0 +1,244 @@
+"""Tests of the evaluator and the sample-quality metrics."""
+
+import json
+import os
+import types
+
+import jax
+import numpy as np
+import pytest
+import scipy.linalg
+
+from jaxgan import data as data_lib
+from jaxgan import evaluation
+from jaxgan.errors import JaxganError
+
+
+def _random_spd(rng, dim):
+  a = rng.normal(size=(dim, dim))
+  return a @ a.T / dim + 0.1 * np.eye(dim)
+
+
+# --- FCD ---------------------------------------------------------------------------------------
+
+def test_fcd_of_a_set_with_itself_is_zero():
+  feats = np.random.default_rng(0).normal(size=(2000, 32)) * 3.0 + 1.0
+  assert abs(evaluation.fcd(feats, feats)) < 1e-8
+
+
+def test_frechet_distance_matches_sqrtm_reference():
+  rng = np.random.default_rng(1)
+  mu1, mu2 = rng.normal(size=6), rng.normal(size=6)
+  s1, s2 = _random_spd(rng, 6), _random_spd(rng, 6)
+  covmean = scipy.linalg.sqrtm(s1 @ s2).real
+  expected = np.sum((mu1 - mu2) ** 2) + np.trace(s1 + s2 - 2.0 * covmean)
+  np.testing.assert_allclose(evaluation.frechet_distance(mu1, s1, mu2, s2), expected, rtol=1e-9)
+
+
+def test_fcd_of_samples_approaches_the_closed_form():
+  # Covariances sharing eigenvectors: tr sqrt(S1 S2) = sum sqrt(a_i b_i).
+  rng = np.random.default_rng(2)
+  dim, num = 5, 200_000
+  q, _ = np.linalg.qr(rng.normal(size=(dim, dim)))
+  a, b = rng.uniform(0.5, 2.0, dim), rng.uniform(0.5, 2.0, dim)
+  mu1, mu2 = rng.normal(size=dim), rng.normal(size=dim)
+  x = mu1 + (rng.normal(size=(num, dim)) * np.sqrt(a)) @ q.T
+  y = mu2 + (rng.normal(size=(num, dim)) * np.sqrt(b)) @ q.T
+  expected = np.sum((mu1 - mu2) ** 2) + np.sum((np.sqrt(a) - np.sqrt(b)) ** 2)
+  np.testing.assert_allclose(evaluation.fcd(x, y), expected, rtol=0.02)
+
+
+# --- KID ---------------------------------------------------------------------------------------
+
+def _mmd2_loops(x, y):
+  """Unbiased MMD^2 with the cubic polynomial kernel, written with explicit loops."""
+  dim, m = x.shape[1], x.shape[0]
+  k = lambda u, v: (np.dot(u, v) / dim + 1.0) ** 3
+  xx = sum(k(x[i], x[j]) for i in range(m) for j in range(m) if i != j)
+  yy = sum(k(y[i], y[j]) for i in range(m) for j in range(m) if i != j)
+  xy = sum(k(x[i], y[j]) for i in range(m) for j in range(m))
+  return xx / (m * (m - 1)) + yy / (m * (m - 1)) - 2.0 * xy / m ** 2
+
+
+def test_kid_matches_loop_reference():
+  rng = np.random.default_rng(3)
+  x, y = rng.normal(size=(30, 4)), rng.normal(0.5, 1.2, size=(30, 4))
+  mean, std = evaluation.kid(x, y, num_subsets=2, subset_size=30)
+  # A subset of the whole set is a permutation of it, and MMD^2 does not depend on the order.
+  np.testing.assert_allclose(mean, _mmd2_loops(x, y), rtol=1e-10)
+  assert std < 1e-12
+
+
+def _expected_kernel(a, b):
+  """E k(x, y) for independent x ~ N(a, I), y ~ N(b, I) and k = (x.y / d + 1)^3."""
+  c = 1.0 / a.shape[0]
+  m0 = c * (a @ b) + 1.0
+  return m0 ** 3 + 3 * c ** 2 * m0 * (a @ a + b @ b + a.shape[0]) + 6 * c ** 3 * (a @ b)
+
+
+def test_kid_of_gaussians_matches_the_closed_form():
+  rng = np.random.default_rng(4)
+  dim = 4
+  a, b = np.full(dim, 1.0), np.full(dim, -0.5)
+  x, y = a + rng.normal(size=(20_000, dim)), b + rng.normal(size=(20_000, dim))
+  expected = _expected_kernel(a, a) + _expected_kernel(b, b) - 2 * _expected_kernel(a, b)
+  mean, std = evaluation.kid(x, y, num_subsets=50, subset_size=1000)
+  np.testing.assert_allclose(mean, expected, rtol=0.02)
+  assert std > 0
+
+
+def test_kid_is_unbiased_for_one_distribution():
+  rng = np.random.default_rng(5)
+  x, y = rng.normal(size=(10_000, 16)), rng.normal(size=(10_000, 16))
+  mean, std = evaluation.kid(x, y, num_subsets=100, subset_size=200)
+  # Keeping the diagonal terms would bias it by about 2 E k(x, x) / m = 2 * 8.8 / 200 = 0.09.
+  assert abs(mean) < 3 * std / np.sqrt(100)
+  assert abs(mean) < 0.01
+
+
+# --- score and class KL ------------------------------------------------------------------------
+
+def _confident_logits(labels):
+  return 30.0 * np.eye(10)[labels]
+
+
+def test_mnist_score_of_one_class_is_one():
+  assert evaluation.mnist_score(_confident_logits(np.full(500, 3))) == pytest.approx(1.0, abs=1e-6)
+
+
+def test_mnist_score_of_balanced_confident_set_is_ten():
+  assert evaluation.mnist_score(_confident_logits(np.arange(1000) % 10)) == pytest.approx(
+      10.0, rel=1e-6)
+
+
+def test_class_kl():
+  assert evaluation.class_kl(_confident_logits(np.arange(1000) % 10)) == pytest.approx(0.0, abs=1e-12)
+  assert evaluation.class_kl(_confident_logits(np.full(100, 7))) == pytest.approx(np.log(10))
+  hist = np.array([0.5, 0.5] + [0.0] * 8)
+  two_classes = _confident_logits(np.arange(100) % 2)
+  assert evaluation.class_kl(two_classes) == pytest.approx(np.sum(hist[:2] * np.log(hist[:2] * 10)))
+
+
+# --- precision and recall ----------------------------------------------------------------------
+
+def _precision_recall_reference(real, fake, k):
+  d_rr = np.linalg.norm(real[:, None] - real[None], axis=-1)
+  d_ff = np.linalg.norm(fake[:, None] - fake[None], axis=-1)
+  d_fr = np.linalg.norm(fake[:, None] - real[None], axis=-1)
+  r_real, r_fake = np.sort(d_rr, axis=1)[:, k], np.sort(d_ff, axis=1)[:, k]
+  return np.mean(np.any(d_fr <= r_real[None], axis=1)), np.mean(np.any(d_fr <= r_fake[:, None], axis=0))
+
+
+def test_precision_recall_of_identical_sets_is_one():
+  feats = np.random.default_rng(6).normal(size=(3000, 16))
+  assert evaluation.precision_recall(feats, feats, k=3, block=700) == (1.0, 1.0)
+
+
+def test_precision_recall_matches_brute_force():
+  rng = np.random.default_rng(7)
+  real, fake = rng.normal(size=(300, 8)), rng.normal(0.4, 0.7, size=(250, 8))
+  precision, recall = evaluation.precision_recall(real, fake, k=3, block=64)
+  expected = _precision_recall_reference(real, fake, 3)
+  assert (precision, recall) == pytest.approx(expected, abs=1e-12)
+  assert 0.0 < precision < 1.0 and 0.0 < recall < 1.0
+
+
+def test_precision_recall_of_disjoint_sets_is_zero():
+  rng = np.random.default_rng(8)
+  real, fake = rng.normal(size=(500, 8)), rng.normal(size=(400, 8)) + 100.0
+  assert evaluation.precision_recall(real, fake) == (0.0, 0.0)
+
+
+# --- the evaluator network ---------------------------------------------------------------------
+
+def test_features_and_logits_accepts_uint8_and_unit_floats_in_batches():
+  evaluator = evaluation.init_evaluator(jax.random.PRNGKey(0))
+  images = np.random.default_rng(9).integers(0, 256, size=(25, 28, 28, 1), dtype=np.uint8)
+  feats, logits = evaluation.features_and_logits(evaluator, images, batch_size=10)
+  assert feats.shape == (25, evaluation.FEATURE_DIM) and logits.shape == (25, 10)
+  feats_f, logits_f = evaluation.features_and_logits(evaluator, images / np.float32(255),
+                                                     batch_size=32)
+  np.testing.assert_allclose(feats_f, feats, rtol=1e-5, atol=1e-5)
+  np.testing.assert_allclose(logits_f, logits, rtol=1e-5, atol=1e-5)
+
+
+def test_save_and_load_round_trip_and_sha256_check(tmp_path):
+  evaluator = evaluation.init_evaluator(jax.random.PRNGKey(1))
+  record = evaluation.save_evaluator(evaluator, str(tmp_path), dict(test_accuracy=0.5))
+  loaded = evaluation.load_evaluator(str(tmp_path))
+  equal = jax.tree.map(np.array_equal, evaluator.params, loaded.params)
+  assert all(jax.tree.leaves(equal))
+  assert json.loads((tmp_path / evaluation.INFO_FILE).read_text())["sha256"] == record["sha256"]
+  weights = tmp_path / evaluation.WEIGHTS_FILE
+  raw = bytearray(weights.read_bytes())
+  raw[-1] ^= 1
+  weights.write_bytes(bytes(raw))
+  with pytest.raises(JaxganError, match="sha256"):
+    evaluation.load_evaluator(str(tmp_path))
+
+
+def test_load_evaluator_missing_files_is_a_clear_error(tmp_path):
+  with pytest.raises(JaxganError, match="train_evaluator"):
+    evaluation.load_evaluator(str(tmp_path))
+
+
+def test_shipped_weights_load():
+  evaluator = evaluation.load_evaluator()
+  assert set(evaluator.params) == {"conv1", "conv2", "fc", "out"}
+
+
+# --- real data ---------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def shipped_evaluator():
+  return evaluation.load_evaluator()
+
+
+@pytest.mark.slow
+def test_shipped_weights_reach_their_accuracy(mnist_idx_dir, shipped_evaluator):
+  with open(os.path.join(evaluation.WEIGHTS_DIR, evaluation.INFO_FILE)) as f:
+    info = json.load(f)
+  assert info["sha256"] == evaluation.sha256_of(
+      os.path.join(evaluation.WEIGHTS_DIR, evaluation.WEIGHTS_FILE))
+  images, labels = data_lib.read_idx_split(mnist_idx_dir, "test")
+  _, logits = evaluation.features_and_logits(shipped_evaluator, images)
+  accuracy = np.mean(np.argmax(logits, axis=1) == labels)
+  assert accuracy >= 0.992
+  assert accuracy == pytest.approx(info["test_accuracy"], abs=2e-4)
+
+
+def _box_blur(images_NxHxWx1):
+  x = np.pad(images_NxHxWx1.astype(np.float32), ((0, 0), (1, 1), (1, 1), (0, 0)), mode="edge")
+  out = sum(x[:, i:i + 28, j:j + 28] for i in range(3) for j in range(3)) / 9.0
+  return np.round(out).astype(np.uint8)
+
+
+@pytest.mark.slow
+def test_degraded_sets_score_worse_than_real(mnist_idx_dir, shipped_evaluator):
+  data_config = types.SimpleNamespace(source="idx", idx_dir=mnist_idx_dir)
+  reference = evaluation.load_reference(shipped_evaluator, data_config)
+  train_images, train_labels = data_lib.read_idx_split(mnist_idx_dir, "train")
+  heldout, heldout_labels = train_images[-10_000:], train_labels[-10_000:]
+  num = 5000
+  real = evaluation.evaluate_images(shipped_evaluator, heldout[:num], reference)
+  assert real["fcd_ratio"] == pytest.approx(1.0) and real["precision_ratio"] == pytest.approx(1.0)
+  degraded = {
+      "dropped class": heldout[heldout_labels != 0][:num],
+      "blur": _box_blur(heldout[:num]),
+      "repeats": np.tile(heldout[:num // 50], (50, 1, 1, 1)),
+  }
+  for name, images in degraded.items():
+    feats, _ = evaluation.features_and_logits(shipped_evaluator, images)
+    assert evaluation.fcd(feats, reference.test_features) > 2 * real["fcd"], name
+
+
+def test_random_shift_translates_each_image():
+  from experiments import train_evaluator
+  images = np.zeros((16, 28, 28, 1), np.uint8)
+  images[:, 14, 14, 0] = 255
+  shifted = np.asarray(train_evaluator.random_shift(jax.random.PRNGKey(0), images, 2))
+  assert np.array_equal(train_evaluator.random_shift(jax.random.PRNGKey(0), images, 0), images)
+  rows, cols = np.nonzero(shifted[..., 0].reshape(16, -1) == 255)
+  assert np.array_equal(rows, np.arange(16))
+  dy, dx = cols // 28 - 14, cols % 28 - 14
+  assert np.all(np.abs(dy) <= 2) and np.all(np.abs(dx) <= 2) and len(set(zip(dy, dx))) > 1
