@@ -50,12 +50,11 @@ class Checkpoints:
   save, so a caller that waits never continues past a lost checkpoint.
   """
 
-  def __init__(self, directory: str, *, keep: int | None = None, read_only: bool = False):
+  def __init__(self, directory: str, *, keep: int | None = None, create: bool = True):
     self.directory = os.path.abspath(directory)
     self._manager = ocp.CheckpointManager(
         self.directory,
-        options=ocp.CheckpointManagerOptions(max_to_keep=keep, create=not read_only,
-                                             read_only=read_only),
+        options=ocp.CheckpointManagerOptions(max_to_keep=keep, create=create),
         item_handlers=ocp.StandardCheckpointHandler())
 
   def all_steps(self) -> list[int]:

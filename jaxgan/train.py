@@ -9,6 +9,7 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 import ml_collections
+import numpy as np
 import optax
 import tensorboardX
 import tqdm
@@ -164,6 +165,17 @@ def sample_noise(spec: GANSpec, key: jax.Array, batch_size: int) -> jax.Array:
   return jax.random.normal(key, (batch_size, spec.latent_dim), jnp.float32)
 
 
+def _update_on_batch(spec: GANSpec, state: GANState, images_BxHxWxC, labels_B, batch_sharding):
+  """gan_update on one gathered uint8 batch, with the noise of step `state.step`."""
+  if batch_sharding is not None:
+    images_BxHxWxC, labels_B = jax.lax.with_sharding_constraint((images_BxHxWxC, labels_B),
+                                                                batch_sharding)
+  real = data_lib.to_float(images_BxHxWxC, spec.value_range)
+  noise_key = jax.random.fold_in(stream_key(state.key, NOISE_STREAM), state.step)
+  z_BxZ = sample_noise(spec, noise_key, images_BxHxWxC.shape[0])
+  return gan_update(spec, state, real, labels_B if spec.num_classes else None, z_BxZ)
+
+
 def make_train_step(spec: GANSpec, batch_size: int, steps_per_epoch: int, batch_sharding=None):
   """The jitted `train_step(state, images, labels, perm_N) -> (state, metrics)` (state donated).
 
@@ -176,14 +188,37 @@ def make_train_step(spec: GANSpec, batch_size: int, steps_per_epoch: int, batch_
     step_in_epoch = state.step % steps_per_epoch
     images, labels_B = data_lib.gather_batch(images_NxHxWxC, labels_N, perm_N, step_in_epoch,
                                              batch_size)
-    if batch_sharding is not None:
-      images, labels_B = jax.lax.with_sharding_constraint((images, labels_B), batch_sharding)
-    real = data_lib.to_float(images, spec.value_range)
-    noise_key = jax.random.fold_in(stream_key(state.key, NOISE_STREAM), state.step)
-    z_BxZ = sample_noise(spec, noise_key, batch_size)
-    return gan_update(spec, state, real, labels_B if spec.num_classes else None, z_BxZ)
+    return _update_on_batch(spec, state, images, labels_B, batch_sharding)
 
   return jax.jit(train_step, donate_argnums=0)
+
+
+def make_multi_step(spec: GANSpec, batch_size: int, steps_per_epoch: int, steps_per_call: int,
+                    batch_sharding=None):
+  """The jitted `multi_step(state, images, labels, perm_N, next_perm_N) -> (state, metrics_K)`.
+
+  `steps_per_call` (K <= steps_per_epoch) train steps fused in one `lax.scan`, each exactly the step
+  of `make_train_step`: step s gathers its batch from the order of epoch s // steps_per_epoch, which
+  is `perm_N` for the epoch of the first step and `next_perm_N` for the one after it. Metrics are
+  stacked along a leading axis of size K. The state is donated.
+  """
+  if not 1 <= steps_per_call <= steps_per_epoch:
+    raise ValueError(f"steps_per_call must be in [1, {steps_per_epoch}], got {steps_per_call}")
+
+  def multi_step(state: GANState, images_NxHxWxC, labels_N, perm_N, next_perm_N):
+    first_epoch = state.step // steps_per_epoch
+
+    def one_step(state, _):
+      epoch, step_in_epoch = jnp.divmod(state.step, steps_per_epoch)
+      start = step_in_epoch * batch_size
+      idx_B = jnp.where(epoch == first_epoch,
+                        jax.lax.dynamic_slice_in_dim(perm_N, start, batch_size),
+                        jax.lax.dynamic_slice_in_dim(next_perm_N, start, batch_size))
+      return _update_on_batch(spec, state, images_NxHxWxC[idx_B], labels_N[idx_B], batch_sharding)
+
+    return jax.lax.scan(one_step, state, length=steps_per_call)
+
+  return jax.jit(multi_step, donate_argnums=0)
 
 
 SAMPLE_STREAM = 3  # The fixed noise of the sample grids, drawn from PRNGKey(seed).
@@ -209,6 +244,39 @@ def fixed_inputs(spec: GANSpec, key: jax.Array, num: int) -> tuple[jax.Array, ja
   return sample_noise(spec, key, num), labels_N
 
 
+def sample_images(spec: GANSpec, state: GANState, key: jax.Array, num: int,
+                  chunk: int = 1000) -> np.ndarray:
+  """`num` uint8 images_NxHxWxC from the state's sampling weights, in eval mode; a pure function of key."""
+  sampler = make_sampler(spec)
+  z_NxZ, labels_N = fixed_inputs(spec, key, num)
+  images = []
+  for start in range(0, num, chunk):
+    labels = None if labels_N is None else labels_N[start:start + chunk]
+    images.append(jax.device_get(sampler(state.sampling_params(), state.g_batch_stats,
+                                         z_NxZ[start:start + chunk], labels)))
+  return np.concatenate(images)
+
+
+def _init_state_compiled(config, image_shape, num_classes: int, sharding=None,
+                         abstract: bool = False) -> tuple[GANState, GANSpec]:
+  """`init_state` as one compiled computation (placed with `sharding`), or only its shapes (`abstract`).
+
+  Eager initialisation compiles every small op on its own, which dominates a short run's start-up.
+  """
+  specs = []
+
+  def init():
+    state, spec = init_state(config, image_shape, num_classes)
+    specs.append(spec)
+    return state
+
+  if abstract:
+    state = jax.eval_shape(init)
+  else:
+    state = jax.jit(init, out_shardings=sharding)()
+  return state, specs[0]
+
+
 def load_config(workdir: str) -> ml_collections.ConfigDict:
   """The resolved config a run saved in WORKDIR/config.json."""
   path = os.path.join(workdir, "config.json")
@@ -226,12 +294,18 @@ def restore_run(workdir: str, step: int | None = None) -> tuple[ml_collections.C
   directory = os.path.join(workdir, "checkpoints")
   if not os.path.isdir(directory):
     raise CheckpointError(f"no checkpoint folder {directory}")
-  with checkpoint_lib.Checkpoints(directory, read_only=True) as ckpts:
+  with checkpoint_lib.Checkpoints(directory, create=False) as ckpts:
     step = ckpts.resolve_step(step)
     info = ckpts.run_info(step)
-    state, spec = init_state(config, info["image_shape"], info["num_classes"])
-    state = ckpts.restore(state, step)
+    target, spec = _init_state_compiled(config, info["image_shape"], info["num_classes"],
+                                        abstract=True)
+    state = ckpts.restore(_on_device(target, jax.sharding.SingleDeviceSharding(jax.devices()[0])),
+                          step)
   return config, state, spec
+
+
+def _on_device(abstract: GANState, sharding) -> GANState:
+  return jax.tree.map(lambda x: jax.ShapeDtypeStruct(x.shape, x.dtype, sharding=sharding), abstract)
 
 
 class _MetricsLog:
@@ -299,8 +373,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> GANSt
 
   num_classes = int(labels_N.max()) + 1 if config.model.conditional else 0
   image_shape = images_N.shape[1:]
-  state, spec = init_state(config, image_shape, num_classes)
-  state = jax.device_put(state, replicated)
+  state, spec = _init_state_compiled(config, image_shape, num_classes, replicated)
   run_info = dict(image_shape=list(image_shape), num_classes=num_classes)
   ckpts = checkpoint_lib.Checkpoints(os.path.join(workdir, "checkpoints"),
                                      keep=config.keep_checkpoints)
