@@ -1,0 +1,86 @@
+"""The fused multi-step, bf16 training and the throughput benchmark's output (correctness, not speed)."""
+
+import json
+import subprocess
+import sys
+
+import chex
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from experiments.configs import smoke
+from jaxgan import data as data_lib, train
+from tests.conftest import REPO_ROOT
+
+NUM_EXAMPLES = 72  # Batch 16: 4 steps an epoch, 8 examples dropped.
+
+
+def _setup(dtype="float32"):
+  config = smoke.get_config()
+  config.dtype = dtype
+  rng = np.random.default_rng(0)
+  images = jnp.asarray(rng.integers(0, 256, (NUM_EXAMPLES, 28, 28, 1), dtype=np.uint8))
+  labels = jnp.asarray(rng.integers(0, 10, (NUM_EXAMPLES,), dtype=np.int32))
+  state, spec = train.init_state(config, (28, 28, 1))
+  steps_per_epoch = data_lib.steps_per_epoch(NUM_EXAMPLES, config.batch_size)
+  data_key = train.stream_key(state.key, train.DATA_STREAM)
+  perms = [data_lib.epoch_permutation(data_key, e, NUM_EXAMPLES) for e in range(3)]
+  return config, state, spec, images, labels, steps_per_epoch, perms
+
+
+def test_multi_step_equals_single_steps_across_epoch_boundaries():
+  config, state, spec, images, labels, steps_per_epoch, perms = _setup()
+  single = train.make_train_step(spec, config.batch_size, steps_per_epoch)
+  fused = train.make_multi_step(spec, config.batch_size, steps_per_epoch, steps_per_call=3)
+  single_state = jax.tree.map(jnp.copy, state)
+  single_losses = []
+  for step in range(6):  # Steps 0-5: the second call spans the epoch 0 -> 1 boundary.
+    single_state, metrics = single(single_state, images, labels, perms[step // steps_per_epoch])
+    single_losses.append(metrics["g_loss"])
+  fused_losses = []
+  for first in (0, 3):
+    epoch = first // steps_per_epoch
+    state, metrics_k = fused(state, images, labels, perms[epoch], perms[epoch + 1])
+    chex.assert_shape(metrics_k["g_loss"], (3,))
+    fused_losses.extend(metrics_k["g_loss"])
+  assert int(state.step) == 6
+  np.testing.assert_allclose(fused_losses, single_losses, rtol=1e-6, atol=1e-6)
+  chex.assert_trees_all_close(state, single_state, rtol=1e-5, atol=1e-6)
+
+
+def test_multi_step_rejects_more_steps_than_an_epoch():
+  config, state, spec, *_ = _setup()
+  with pytest.raises(ValueError, match="steps_per_call"):
+    train.make_multi_step(spec, config.batch_size, 4, steps_per_call=5)
+
+
+def test_bfloat16_trains_and_keeps_float32_params():
+  config, state, spec, images, labels, steps_per_epoch, perms = _setup("bfloat16")
+  fused = train.make_multi_step(spec, config.batch_size, steps_per_epoch, steps_per_epoch)
+  d_losses = []
+  for epoch in range(6):
+    state, metrics_k = fused(state, images, labels, perms[epoch % 3], perms[(epoch + 1) % 3])
+    d_losses.extend(np.asarray(metrics_k["d_loss"]))
+  for leaf in jax.tree.leaves((state.g_params, state.d_params, state.g_opt_state,
+                               state.d_opt_state, state.g_batch_stats)):
+    if jnp.issubdtype(leaf.dtype, jnp.floating):
+      assert leaf.dtype == jnp.float32
+  assert np.all(np.isfinite(d_losses))
+  assert np.mean(d_losses[-4:]) < d_losses[0] - 0.04
+
+
+def test_throughput_prints_a_complete_json_record():
+  result = subprocess.run(
+      [sys.executable, "-m", "benchmarks.throughput", "--config=experiments/configs/smoke.py",
+       "--steps=4", "--repeats=1", "--steps_per_call=2", "--peak_size=128"],
+      cwd=REPO_ROOT, capture_output=True, text=True, timeout=300, check=True)
+  record = json.loads(result.stdout.strip().splitlines()[-1])
+  for field in ("steps_per_s", "images_per_s", "gflop_per_step", "peak_matmul_gflop_s",
+                "utilization", "device", "model", "batch_size", "dtype", "steps_per_call"):
+    assert field in record, field
+  assert record["steps_per_call"] == 2 and record["batch_size"] == 16
+  assert record["steps_per_s"] > 0 and record["gflop_per_step"] > 0
+  assert record["utilization"] == pytest.approx(
+      record["steps_per_s"] * record["gflop_per_step"] / record["peak_matmul_gflop_s"], rel=0.05)
