@@ -249,8 +249,9 @@ def _sq_dists(x_BxF: np.ndarray, y_MxF: np.ndarray, y_sq_M: np.ndarray) -> np.nd
   return np.maximum(d, 0.0)
 
 
-def _knn_sq_radii(x_NxF: np.ndarray, k: int, block: int) -> np.ndarray:
-  """Squared distance of each row to its k-th nearest other row."""
+def knn_sq_radii(x_NxF, k: int = 3, block: int = 1000) -> np.ndarray:
+  """Squared distance (float64) of each row to its k-th nearest other row."""
+  x_NxF = np.asarray(x_NxF, np.float64)
   sq_N = np.sum(x_NxF * x_NxF, axis=1)
   radii = np.empty(x_NxF.shape[0])
   for start in range(0, x_NxF.shape[0], block):
@@ -259,18 +260,19 @@ def _knn_sq_radii(x_NxF: np.ndarray, k: int, block: int) -> np.ndarray:
   return radii
 
 
-def precision_recall(real_feats_NxF, fake_feats_MxF, k: int = 3,
-                     block: int = 1000) -> tuple[float, float]:
+def precision_recall(real_feats_NxF, fake_feats_MxF, k: int = 3, block: int = 1000,
+                     real_sq_radii_N: np.ndarray | None = None) -> tuple[float, float]:
   """Improved precision and recall (Kynkaanniemi et al., 2019) with k-NN balls.
 
   Precision: the fraction of fakes inside some real sample's ball (radius: distance to its k-th
   nearest real neighbour). Recall: the fraction of reals inside some fake sample's ball. Distances are
-  computed in float64 blocks of `block` rows, so memory stays O(block * N).
+  computed in float64 blocks of `block` rows, so memory stays O(block * N). `real_sq_radii_N`, if
+  given, is `knn_sq_radii(real_feats_NxF, k)` computed once for many calls.
   """
   real = np.asarray(real_feats_NxF, np.float64)
   fake = np.asarray(fake_feats_MxF, np.float64)
-  real_radii_N = _knn_sq_radii(real, k, block)
-  fake_radii_M = _knn_sq_radii(fake, k, block)
+  real_radii_N = knn_sq_radii(real, k, block) if real_sq_radii_N is None else real_sq_radii_N
+  fake_radii_M = knn_sq_radii(fake, k, block)
   real_sq_N = np.sum(real * real, axis=1)
   fake_in_real = np.zeros(fake.shape[0], bool)
   real_in_fake = np.zeros(real.shape[0], bool)
@@ -291,9 +293,10 @@ class RealReference:
   the held-out set (the last 10k train images) that gives the real baseline.
 
   The held-out images are held out of nothing else: the GAN and the evaluator both train on them.
-  `baselines` caches the real-data metrics by N.
+  `baselines` caches the real-data metrics by (N, kid_subsets).
   """
   test_features: np.ndarray
+  test_sq_radii: np.ndarray  # knn_sq_radii(test_features), for precision and recall.
   heldout_features: np.ndarray
   heldout_logits: np.ndarray
   baselines: dict = dataclasses.field(default_factory=dict)
@@ -303,7 +306,7 @@ def make_reference(evaluator: Evaluator, test_images, heldout_images) -> RealRef
   """A `RealReference` from uint8 test and held-out images."""
   test_features, _ = features_and_logits(evaluator, test_images)
   heldout_features, heldout_logits = features_and_logits(evaluator, heldout_images)
-  return RealReference(test_features, heldout_features, heldout_logits)
+  return RealReference(test_features, knn_sq_radii(test_features), heldout_features, heldout_logits)
 
 
 def load_reference(evaluator: Evaluator, data_config) -> RealReference:
@@ -317,36 +320,41 @@ def set_metrics(features_NxF, logits_NxC, reference: RealReference, *, kid_subse
                 kid_subset_size: int = 1000, seed: int = 0) -> dict[str, float]:
   """fcd, kid, kid_std, precision, recall against the test features; mnist_score and class_kl."""
   kid_mean, kid_std = kid(features_NxF, reference.test_features, kid_subsets, kid_subset_size, seed)
-  precision, recall = precision_recall(reference.test_features, features_NxF)
+  precision, recall = precision_recall(reference.test_features, features_NxF,
+                                       real_sq_radii_N=reference.test_sq_radii)
   return dict(fcd=fcd(features_NxF, reference.test_features), kid=kid_mean, kid_std=kid_std,
               mnist_score=mnist_score(logits_NxC), class_kl=class_kl(logits_NxC),
               precision=precision, recall=recall)
 
 
-def real_baseline(reference: RealReference, num: int) -> dict[str, float]:
-  """`set_metrics` of the first `num` held-out images (cached by `num` in `reference`)."""
+def real_baseline(reference: RealReference, num: int, *, kid_subsets: int = 100) -> dict[str, float]:
+  """`set_metrics` of the first `num` held-out images (cached by (num, kid_subsets) in `reference`)."""
   if not 2 <= num <= reference.heldout_features.shape[0]:
     raise ValueError(f"baseline N={num} must be in [2, {reference.heldout_features.shape[0]}]")
-  if num not in reference.baselines:
-    reference.baselines[num] = set_metrics(reference.heldout_features[:num],
-                                           reference.heldout_logits[:num], reference)
-  return reference.baselines[num]
+  if (num, kid_subsets) not in reference.baselines:
+    reference.baselines[num, kid_subsets] = set_metrics(
+        reference.heldout_features[:num], reference.heldout_logits[:num], reference,
+        kid_subsets=kid_subsets)
+  return reference.baselines[num, kid_subsets]
 
 
-def evaluate_images(evaluator: Evaluator, fake_images_NxHxWx1, reference: RealReference
-                    ) -> dict[str, float]:
+def evaluate_images(evaluator: Evaluator, fake_images_NxHxWx1, reference: RealReference, *,
+                    kid_subsets: int = 100) -> dict[str, float]:
   """All metrics of generated uint8 (or [0, 1] float) images, their real baseline and the ratios.
+
+  N = len(fake_images_NxHxWx1) must be at most 10k (the held-out set's size). Fewer `kid_subsets`
+  make a cheaper, noisier KID (e.g. for evaluations during training).
 
   Returns:
     A flat dict of floats: `num`; for each metric m of `set_metrics`, m (the generated set's value),
-    real_m (real held-out images at the same N) and m_ratio = m / real_m.
+    real_m (real held-out images at the same N) and m_ratio = m / real_m (nan when real_m is 0).
   """
   features, logits = features_and_logits(evaluator, fake_images_NxHxWx1)
-  fake = set_metrics(features, logits, reference)
-  real = real_baseline(reference, features.shape[0])
+  fake = set_metrics(features, logits, reference, kid_subsets=kid_subsets)
+  real = real_baseline(reference, features.shape[0], kid_subsets=kid_subsets)
   result = {"num": float(features.shape[0])}
   for name, value in fake.items():
     result[name] = value
     result[f"real_{name}"] = real[name]
-    result[f"{name}_ratio"] = value / real[name] if real[name] != 0 else float("inf")
+    result[f"{name}_ratio"] = value / real[name] if real[name] != 0 else float("nan")
   return result

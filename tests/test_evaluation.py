@@ -2,13 +2,13 @@
 
 import json
 import os
-import types
 
 import jax
 import numpy as np
 import pytest
 import scipy.linalg
 
+from experiments.configs import mlp_gan
 from jaxgan import data as data_lib
 from jaxgan import evaluation
 from jaxgan.errors import JaxganError
@@ -140,6 +140,8 @@ def test_precision_recall_matches_brute_force():
   precision, recall = evaluation.precision_recall(real, fake, k=3, block=64)
   expected = _precision_recall_reference(real, fake, 3)
   assert (precision, recall) == pytest.approx(expected, abs=1e-12)
+  radii = evaluation.knn_sq_radii(real, 3, block=100)
+  assert evaluation.precision_recall(real, fake, real_sq_radii_N=radii) == (precision, recall)
   assert 0.0 < precision < 1.0 and 0.0 < recall < 1.0
 
 
@@ -215,13 +217,17 @@ def _box_blur(images_NxHxWx1):
 
 @pytest.mark.slow
 def test_degraded_sets_score_worse_than_real(mnist_idx_dir, shipped_evaluator):
-  data_config = types.SimpleNamespace(source="idx", idx_dir=mnist_idx_dir)
+  data_config = mlp_gan.get_config().data
+  data_config.source, data_config.idx_dir = "idx", mnist_idx_dir
   reference = evaluation.load_reference(shipped_evaluator, data_config)
   train_images, train_labels = data_lib.read_idx_split(mnist_idx_dir, "train")
   heldout, heldout_labels = train_images[-10_000:], train_labels[-10_000:]
+  real = evaluation.evaluate_images(shipped_evaluator, heldout[:2000], reference, kid_subsets=5)
+  assert real["fcd_ratio"] == pytest.approx(1.0) and real["recall_ratio"] == pytest.approx(1.0)
+  assert 1 < real["fcd"] < 10 and real["mnist_score"] > 9.5 and real["precision"] > 0.7
   num = 5000
-  real = evaluation.evaluate_images(shipped_evaluator, heldout[:num], reference)
-  assert real["fcd_ratio"] == pytest.approx(1.0) and real["precision_ratio"] == pytest.approx(1.0)
+  real_features, _ = evaluation.features_and_logits(shipped_evaluator, heldout[:num])
+  real_fcd = evaluation.fcd(real_features, reference.test_features)
   degraded = {
       "dropped class": heldout[heldout_labels != 0][:num],
       "blur": _box_blur(heldout[:num]),
@@ -229,7 +235,7 @@ def test_degraded_sets_score_worse_than_real(mnist_idx_dir, shipped_evaluator):
   }
   for name, images in degraded.items():
     feats, _ = evaluation.features_and_logits(shipped_evaluator, images)
-    assert evaluation.fcd(feats, reference.test_features) > 2 * real["fcd"], name
+    assert evaluation.fcd(feats, reference.test_features) > 2 * real_fcd, name
 
 
 def test_random_shift_translates_each_image():
