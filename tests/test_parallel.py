@@ -1,0 +1,178 @@
+"""Data parallelism on one host: global BatchNorm statistics, the batch-size check, and the same training
+state on 1 and on 8 devices."""
+
+import dataclasses
+import gzip
+import re
+import struct
+
+import jax
+import numpy as np
+import pytest
+
+from experiments.configs import dcgan, smoke
+from jaxgan import data as data_lib
+from jaxgan import parallel, train
+from jaxgan.errors import ConfigError
+
+IMAGE_SHAPE = (28, 28, 1)
+BATCH = 16
+NUM_IMAGES = 64  # 4 steps an epoch at BATCH.
+
+
+def _max_abs_diff(tree_a, tree_b) -> float:
+  leaves_a, leaves_b = jax.tree.leaves(jax.device_get(tree_a)), jax.tree.leaves(jax.device_get(tree_b))
+  assert len(leaves_a) == len(leaves_b)
+  return max(float(np.max(np.abs(np.asarray(a, np.float64) - np.asarray(b, np.float64))))
+             for a, b in zip(leaves_a, leaves_b))
+
+
+def _write_tiny_idx(path, num=NUM_IMAGES) -> None:
+  rng = np.random.default_rng(0)
+  for name, array in (("train-images-idx3-ubyte.gz", rng.integers(0, 256, (num, 28, 28))),
+                      ("train-labels-idx1-ubyte.gz", rng.integers(0, 10, (num,)))):
+    header = bytes([0, 0, 8, array.ndim]) + b"".join(struct.pack(">I", d) for d in array.shape)
+    with gzip.open(path / name, "wb") as f:
+      f.write(header + array.astype(np.uint8).tobytes())
+
+
+def test_mesh_spans_all_devices_with_data_axis():
+  mesh = parallel.make_mesh()
+  assert mesh.axis_names == (parallel.DATA_AXIS,)
+  assert mesh.size == jax.device_count() == 8
+  assert parallel.make_mesh(1).size == 1
+  assert parallel.is_main_process()
+
+
+@pytest.mark.parametrize("batch_size,ok", [(16, True), (8, True), (12, False), (4, False)])
+def test_check_batch_size(batch_size, ok):
+  mesh = parallel.make_mesh()
+  if ok:
+    parallel.check_batch_size(batch_size, mesh)
+  else:
+    with pytest.raises(ConfigError, match="multiple of the 8 devices") as info:
+      parallel.check_batch_size(batch_size, mesh)
+    assert "\n" not in str(info.value)
+
+
+def test_runner_rejects_batch_not_divisible_by_devices(tmp_path):
+  _write_tiny_idx(tmp_path)
+  config = smoke.get_config()
+  config.batch_size = 12
+  config.data.source = "idx"
+  config.data.idx_dir = str(tmp_path)
+  with pytest.raises(ConfigError, match="config.batch_size: got 12, expected a multiple of the 8"):
+    train.train_and_evaluate(config, str(tmp_path / "run"))
+  assert not (tmp_path / "run" / "checkpoints").exists()
+
+
+def test_initialize_distributed_rejects_inconsistent_flags():
+  with pytest.raises(ConfigError, match=r"--process_id: got 2, expected an integer in \[0, 1\]"):
+    parallel.initialize_distributed("127.0.0.1:1", 2, 2)
+  with pytest.raises(ConfigError, match="--num_processes: got 0"):
+    parallel.initialize_distributed("127.0.0.1:1", 0, 0)
+
+
+def _small(config_module):
+  config = config_module.get_config()
+  config.batch_size = BATCH
+  config.model.latent_dim = 16
+  if config.model.name == "dcgan":
+    config.model.width = 8
+  return config
+
+
+def test_batchnorm_statistics_are_over_the_global_batch():
+  config = _small(smoke)
+  state, spec = _init(config)
+  z_BxZ = np.asarray(jax.random.normal(jax.random.PRNGKey(1), (BATCH, config.model.latent_dim)))
+
+  def running_stats(mesh, z):
+    params = jax.device_put((state.g_params, state.g_batch_stats), parallel.replicated(mesh))
+    z = jax.device_put(z, parallel.batch_sharding(mesh))
+    generate = jax.jit(lambda p, s, z: spec.generate(p, s, z, train=True))
+    hlo = generate.lower(*params, z).compile().as_text()
+    return jax.device_get(generate(*params, z)), hlo
+
+  (images_8, stats_8), hlo_8 = running_stats(parallel.make_mesh(8), z_BxZ)
+  (images_1, stats_1), _ = running_stats(parallel.make_mesh(1), z_BxZ)
+  assert "all-reduce" in hlo_8  # The batch is split over the devices and the means combined.
+  assert _max_abs_diff(stats_8, stats_1) < 1e-6
+  assert _max_abs_diff(images_8, images_1) < 1e-6
+  # Statistics of one device's shard alone (what a per-device BatchNorm would use) differ.
+  (_, stats_shard), _ = running_stats(parallel.make_mesh(1), z_BxZ[:BATCH // 8])
+  assert _max_abs_diff(stats_shard, stats_1) > 1e-3
+
+
+def _init(config):
+  """(state as host numpy arrays, spec): init_state compiled as one computation, which starts faster."""
+  specs = []
+
+  def init():
+    state, spec = train.init_state(config, IMAGE_SHAPE)
+    specs.append(spec)
+    return state
+
+  return jax.tree.map(np.asarray, jax.device_get(jax.jit(init)())), specs[0]
+
+
+def _train(initial, spec, mesh, num_steps):
+  """`num_steps` of the jitted train step on `mesh` from the host state `initial`, fed as the runner
+  feeds it: the dataset replicated on every device, the batch gathered in the step."""
+  rng = np.random.default_rng(0)
+  images_N = rng.integers(0, 256, (NUM_IMAGES, *IMAGE_SHAPE), dtype=np.uint8)
+  labels_N = rng.integers(0, 10, (NUM_IMAGES,), dtype=np.int32)
+  steps_per_epoch = data_lib.steps_per_epoch(NUM_IMAGES, BATCH)
+  state = jax.device_put(initial, parallel.replicated(mesh))
+  images, labels = parallel.put_replicated(mesh, images_N), parallel.put_replicated(mesh, labels_N)
+  step_fn = train.make_train_step(spec, BATCH, steps_per_epoch, parallel.batch_sharding(mesh))
+  for step in range(num_steps):
+    if step % steps_per_epoch == 0:
+      perm_N = parallel.put_replicated(mesh, np.asarray(data_lib.epoch_permutation(
+          train.stream_key(initial.key, train.DATA_STREAM), step // steps_per_epoch, NUM_IMAGES)))
+    state, metrics = step_fn(state, images, labels, perm_N)
+  return jax.device_get((state, metrics))
+
+
+# A bias that feeds a BatchNorm has an exactly zero gradient (the BatchNorm subtracts the batch mean), so
+# Adam scales the rounding residue of that zero into full-size steps, whose sign depends on the order of the
+# batch sums: these biases, and the running means that follow them, are rounding noise on any device
+# count. They cancel in the BatchNorm, so the generator's training-mode output does not see them.
+PRE_BATCHNORM = re.compile(r"\['linears'\]\[\d+\]\['bias'\]$|\['(fc|up1)'\]\['bias'\]$|\['mean'\]$")
+
+
+def _split_noise(tree):
+  """(leaves to compare tightly, leaves that are rounding noise) of a generator pytree."""
+  exact, noise = {}, {}
+  for path, leaf in jax.tree_util.tree_flatten_with_path(tree)[0]:
+    name = jax.tree_util.keystr(path)
+    (noise if PRE_BATCHNORM.search(name) else exact)[name] = leaf
+  return exact, noise
+
+
+@pytest.mark.parametrize("config_module", [smoke, dcgan], ids=["mlp", "dcgan"])
+def test_same_state_on_1_and_8_devices(config_module):
+  config = _small(config_module)
+  initial, spec = _init(config)
+  state_8, metrics_8 = _train(initial, spec, parallel.make_mesh(8), 20)
+  state_1, metrics_1 = _train(initial, spec, parallel.make_mesh(1), 20)
+  assert int(state_8.step) == int(state_1.step) == 20
+  assert _max_abs_diff(metrics_8, metrics_1) < 1e-5
+  generator_trees = ("g_params", "g_batch_stats", "ema_params")
+  rest_8, rest_1 = ({f.name: getattr(s, f.name) for f in dataclasses.fields(s)
+                     if f.name not in generator_trees} for s in (state_8, state_1))
+  assert _max_abs_diff(rest_8, rest_1) < 1e-5  # D params, both optimizer states, step, key.
+  for name in generator_trees:
+    if getattr(state_1, name) is None:  # No EMA.
+      continue
+    (exact_8, noise_8), (exact_1, noise_1) = _split_noise(getattr(state_8, name)), _split_noise(
+        getattr(state_1, name))
+    assert exact_8 and noise_8.keys() == noise_1.keys()
+    assert _max_abs_diff(exact_8, exact_1) < 1e-5, name
+    assert _max_abs_diff(noise_8, noise_1) < 1e-3, name
+  z_BxZ = jax.random.normal(jax.random.PRNGKey(1), (BATCH, config.model.latent_dim))
+  images_8, _ = spec.generate(state_8.g_params, state_8.g_batch_stats, z_BxZ, train=True)
+  images_1, _ = spec.generate(state_1.g_params, state_1.g_batch_stats, z_BxZ, train=True)
+  assert _max_abs_diff(images_8, images_1) < 1e-5
+  # Training moved the weights far more than the tolerance.
+  assert _max_abs_diff(state_1.d_params, initial.d_params) > 1e-3
