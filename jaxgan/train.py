@@ -11,7 +11,6 @@ import jax.numpy as jnp
 import ml_collections
 import numpy as np
 import optax
-import tensorboardX
 import tqdm
 from flax import nnx
 
@@ -312,6 +311,7 @@ class _MetricsLog:
   """metrics.jsonl and TensorBoard scalars; on resume, drops what was logged after the restored step."""
 
   def __init__(self, workdir: str, start_step: int):
+    import tensorboardX  # pylint: disable=g-import-not-at-top  (it imports torch when installed: slow)
     self.path = os.path.join(workdir, "metrics.jsonl")
     self.records = []
     if os.path.exists(self.path):

@@ -3,12 +3,8 @@
 import math
 from collections.abc import Sequence
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402  (after selecting the headless backend)
-import numpy as np  # noqa: E402
-from PIL import Image  # noqa: E402
+import numpy as np
+from PIL import Image
 
 
 def image_grid(images_NxHxWxC: np.ndarray, ncols: int = 8, padding: int = 2) -> Image.Image:
@@ -47,6 +43,10 @@ def plot_losses(records: Sequence[dict], path: str) -> None:
 
   Left: the G and D losses. Right: D's mean output on real images, D(x), and on fakes, D(G(z)).
   """
+  import matplotlib  # pylint: disable=g-import-not-at-top  (slow; only the curves need it)
+  matplotlib.use("Agg")
+  import matplotlib.pyplot as plt  # pylint: disable=g-import-not-at-top
+
   records = sorted((r for r in records if "g_loss" in r), key=lambda r: r["step"])
   steps = [r["step"] for r in records]
   fig, (ax_loss, ax_d) = plt.subplots(1, 2, figsize=(11, 4))
