@@ -4,14 +4,11 @@ import math
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from jaxgan import losses, models
+from jaxgan import data, losses, models
 from jaxgan.errors import ConfigError
 
 DTYPES = ("float32", "bfloat16")
 MODEL_INITS = ("torch", "normal")
-DATASETS = ("mnist",)
-DATA_SOURCES = ("tfds", "idx")
-DATA_RANGES = ("unit", "symmetric")
 
 
 def _is_int(v) -> bool:
@@ -94,11 +91,11 @@ FIELDS: dict[str, Callable[[Any], str | None]] = {
     "optimizer.weight_decay": _float(0.0),
     "loss.generator": _one_of(losses.GENERATOR_LOSSES),
     "loss.l1_weight": _float(0.0),
-    "data.dataset": _one_of(DATASETS),
-    "data.source": _one_of(DATA_SOURCES),
+    "data.dataset": _one_of(data.DATASETS),
+    "data.source": _one_of(data.SOURCES),
     "data.idx_dir": _str,
     "data.tfds_data_dir": _str,
-    "data.range": _one_of(DATA_RANGES),
+    "data.range": _one_of(data.RANGES),
 }
 
 
