@@ -3,13 +3,15 @@
 import os
 import pathlib
 
-import jax
-import pytest
+REPO_ROOT = pathlib.Path(__file__).resolve().parents[1]
+# Compiled programs are cached across tests and the subprocesses they start (same flags, same program).
+os.environ.setdefault("JAX_COMPILATION_CACHE_DIR", str(REPO_ROOT / ".pytest_cache" / "jax"))
+
+import jax  # noqa: E402  (after the cache setting, which subprocesses inherit)
+import pytest  # noqa: E402
 
 jax.config.update("jax_num_cpu_devices", 8)
 jax.config.update("jax_numpy_rank_promotion", "raise")
-
-REPO_ROOT = pathlib.Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture
