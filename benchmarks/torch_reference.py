@@ -1,6 +1,7 @@
 """The PyTorch reference: the tutorial's MLP GAN and a same-shape DCGAN, their original step, a timer.
 
-Run `python -m benchmarks.torch_reference --model=mlp|dcgan [--compile] [--steps=N] [--batch_size=64]`.
+Run `python -m benchmarks.torch_reference --model=mlp|dcgan [--compile] [--steps=N] [--batch_size=64]
+[--threads=N]`.
 The last line printed is one JSON record of the measured throughput. Needs the `reference` extra (torch).
 """
 
@@ -178,8 +179,11 @@ def main(argv=None) -> None:
   parser.add_argument("--batch_size", type=int, default=64)
   parser.add_argument("--repeats", type=int, default=5)
   parser.add_argument("--warmup", type=int, default=10)
+  parser.add_argument("--threads", type=int, default=0, help="intra-op threads (0: PyTorch's default)")
   args = parser.parse_args(argv)
   torch.set_flush_denormal(True)
+  if args.threads:
+    torch.set_num_threads(args.threads)
   record = benchmark(args.model, args.compile, args.steps, args.batch_size, args.repeats, args.warmup)
   print(json.dumps(record))
 
