@@ -1,6 +1,6 @@
 """Samples images from a trained run's checkpoint.
 
-  python -m experiments.generate --workdir=DIR --num=N --output=FILE [--seed=S] [--step=K]
+  python -m experiments.generate --workdir=DIR --num=N --output=FILE [--seed=S] [--step=K | --best]
 
 FILE ending in .npy gets an N x H x W uint8 array (N x H x W x C for colour), .png a grid. The same
 seed and checkpoint give the same bytes.
@@ -22,6 +22,7 @@ _NUM = flags.DEFINE_integer("num", 64, "Number of images.")
 _OUTPUT = flags.DEFINE_string("output", None, "Output file, .npy or .png.")
 _SEED = flags.DEFINE_integer("seed", 0, "Seed of the noise.")
 _STEP = flags.DEFINE_integer("step", None, "Checkpoint step (default: the latest).")
+_BEST = flags.DEFINE_boolean("best", False, "Use the best checkpoint by FCD (checkpoints_best/).")
 
 
 def main():
@@ -31,7 +32,9 @@ def main():
     raise ConfigError(f"--output: got {_OUTPUT.value!r}, expected a file name ending in .npy or .png")
   if _NUM.value < 1:
     raise ConfigError(f"--num: got {_NUM.value}, expected an integer >= 1")
-  _, state, spec = train.restore_run(_WORKDIR.value, _STEP.value)
+  if _BEST.value and _STEP.value is not None:
+    raise ConfigError("--best and --step exclude each other")
+  _, state, spec = train.restore_run(_WORKDIR.value, _STEP.value, best=_BEST.value)
   images_NxHxWxC = train.sample_images(spec, state, jax.random.PRNGKey(_SEED.value), _NUM.value)
   if _OUTPUT.value.endswith(".npy"):
     images = images_NxHxWxC[..., 0] if images_NxHxWxC.shape[-1] == 1 else images_NxHxWxC

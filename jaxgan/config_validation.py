@@ -72,6 +72,7 @@ FIELDS: dict[str, Callable[[Any], str | None]] = {
     "keep_checkpoints": _int(1),
     "eval_every_steps": _int(0),
     "eval_num": _int(1),
+    "eval_final_num": _int(0),
     "ema_decay": _float(0.0, high=1.0),
     "dtype": _one_of(DTYPES),
     "steps_per_call": _int(1, 1),

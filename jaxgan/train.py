@@ -17,7 +17,7 @@ from flax import nnx
 from jaxgan import checkpoint as checkpoint_lib
 from jaxgan import config_validation
 from jaxgan import data as data_lib
-from jaxgan import losses, models, parallel, visualize
+from jaxgan import losses, models, parallel, run_eval, visualize
 from jaxgan.errors import CheckpointError, ConfigError, JaxganError
 from jaxgan.state import GANState
 
@@ -244,9 +244,12 @@ def fixed_inputs(spec: GANSpec, key: jax.Array, num: int) -> tuple[jax.Array, ja
 
 
 def sample_images(spec: GANSpec, state: GANState, key: jax.Array, num: int,
-                  chunk: int = 1000) -> np.ndarray:
-  """`num` uint8 images_NxHxWxC from the state's sampling weights, in eval mode; a pure function of key."""
-  sampler = make_sampler(spec)
+                  chunk: int = 1000, sampler=None) -> np.ndarray:
+  """`num` uint8 images_NxHxWxC from the state's sampling weights, in eval mode; a pure function of key.
+
+  `sampler`: a `make_sampler(spec)` to reuse (and not compile again).
+  """
+  sampler = sampler or make_sampler(spec)
   z_NxZ, labels_N = fixed_inputs(spec, key, num)
   images = []
   for start in range(0, num, chunk):
@@ -285,14 +288,18 @@ def load_config(workdir: str) -> ml_collections.ConfigDict:
     return ml_collections.ConfigDict(json.load(f))
 
 
-def restore_run(workdir: str, step: int | None = None) -> tuple[ml_collections.ConfigDict, GANState,
-                                                               GANSpec]:
-  """(config, state, spec) of a training run: its config.json and checkpoint `step` (None: latest)."""
+def restore_run(workdir: str, step: int | None = None, *, best: bool = False
+                ) -> tuple[ml_collections.ConfigDict, GANState, GANSpec]:
+  """(config, state, spec) of a training run: its config.json and checkpoint `step` (None: latest).
+
+  `best`: from the best checkpoint by FCD (checkpoints_best/) instead of the latest ones.
+  """
   config = load_config(workdir)
   config_validation.validate(config)
-  directory = os.path.join(workdir, "checkpoints")
+  directory = os.path.join(workdir, run_eval.BEST_DIR if best else "checkpoints")
   if not os.path.isdir(directory):
-    raise CheckpointError(f"no checkpoint folder {directory}")
+    raise CheckpointError(f"no checkpoint folder {directory}" + (
+        "; the best checkpoint is kept only when config.eval_every_steps > 0" if best else ""))
   with checkpoint_lib.Checkpoints(directory, create=False) as ckpts:
     step = ckpts.resolve_step(step)
     info = ckpts.run_info(step)
@@ -347,8 +354,10 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> GANSt
 
   Writes to `workdir`: config.json, metrics.jsonl, tensorboard/, checkpoints/,
   samples/step_XXXXXXX.png (an 8x8 grid from fixed noise after every epoch and at the end),
-  samples/progress.gif and loss_curves.png. In a multi-process run every process calls this; all
-  take part in each step and checkpoint, and only process 0 writes logs, metrics and pictures.
+  samples/progress.gif and loss_curves.png; with evaluation on (see `run_eval.TrainingEvaluation`),
+  eval/* and eval_final/* metrics, checkpoints_best/ and eval.json. In a multi-process run every
+  process calls this; all take part in each step and checkpoint, and only process 0 writes logs,
+  metrics and pictures.
 
   Raises:
     ConfigError: a config field is invalid (before any work starts).
@@ -392,6 +401,8 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> GANSt
           stream_key(key, DATA_STREAM), step // steps_per_epoch, num_examples),
       out_shardings=replicated)
   sampler = make_sampler(spec)
+  evaluation = run_eval.TrainingEvaluation(
+      config, workdir, lambda s, key, num: sample_images(spec, s, key, num, sampler=sampler))
   grid_z, grid_labels = jax.device_put(
       fixed_inputs(spec, jax.random.fold_in(jax.random.PRNGKey(config.seed), SAMPLE_STREAM),
                    GRID_SIZE), replicated)
@@ -440,12 +451,29 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> GANSt
 
       if done % config.checkpoint_every_steps == 0 or done == total_steps:
         ckpts.save(state, done, run_info)
+
+      if evaluation.due(done, total_steps):
+        eval_start = time.perf_counter()
+        eval_metrics, is_best = evaluation.periodic(state, done, run_info)
+        eval_seconds = time.perf_counter() - eval_start
+        last_time, epoch_time = last_time + eval_seconds, epoch_time + eval_seconds  # Training only.
+        if main:
+          metrics_log.write(dict(step=done, **{f"eval/{k}": v for k, v in eval_metrics.items()},
+                                 **{"eval/seconds": eval_seconds}))
+          bar.write(f"eval at step {done}, {run_eval.summary(eval_metrics)}"
+                    + (" (best so far)" if is_best else ""))
     ckpts.wait()
+    final_metrics = evaluation.final(state, total_steps, write=main)
+    if final_metrics is not None and main:
+      metrics_log.write(dict(step=total_steps,
+                             **{f"eval_final/{k}": v for k, v in final_metrics.items()}))
+      bar.write(f"final eval at step {total_steps}, {run_eval.summary(final_metrics)}")
   finally:
     bar.close()
     if main:
       metrics_log.close()
     ckpts.close()
+    evaluation.close()
 
   if main:
     frames = sorted(os.path.join(samples_dir, name) for name in os.listdir(samples_dir)

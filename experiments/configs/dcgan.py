@@ -7,6 +7,7 @@ def get_config():
   config = mlp_gan.get_config()
   config.num_epochs = 10
   config.ema_decay = 0.999
+  config.eval_every_steps = 937
   config.model.name = "dcgan"
   config.model.latent_dim = 64
   config.model.width = 64

@@ -15,8 +15,11 @@ def get_config() -> ml_collections.ConfigDict:
   config.log_every_steps = 50
   config.checkpoint_every_steps = 5000
   config.keep_checkpoints = 3
-  config.eval_every_steps = 0  # 0: evaluate only at the end.
-  config.eval_num = 2000  # Samples per evaluation during training; 10k at the end.
+  # MNIST sample quality (jaxgan.evaluation): every eval_every_steps steps (0: never during training)
+  # on eval_num samples, keeping the best checkpoint by FCD; eval_final_num samples at the end (0: none).
+  config.eval_every_steps = 0
+  config.eval_num = 2000
+  config.eval_final_num = 10000
   config.ema_decay = 0.0  # > 0 keeps an EMA of the generator, used for samples and evaluation.
   config.dtype = "float32"
   config.steps_per_call = 1

@@ -10,6 +10,7 @@ def get_config():
   config.log_every_steps = 10
   config.checkpoint_every_steps = 20
   config.eval_num = 256
+  config.eval_final_num = 0
   config.model.g_hidden = (32, 64)
   config.model.d_hidden = (64, 32)
   config.model.latent_dim = 16

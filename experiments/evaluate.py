@@ -1,0 +1,51 @@
+"""Measures the sample quality of a trained MNIST run with the shipped evaluator classifier.
+
+  python -m experiments.evaluate --workdir=DIR [--num=10000] [--step=K | --best] [--seed=S]
+
+Prints one JSON line (step, checkpoint, num, and for each metric m of jaxgan.evaluation: m, real_m
+and m_ratio) and writes it to WORKDIR/eval.json. Without --seed the samples use the run's evaluation
+noise, so the final checkpoint reproduces the final evaluation of training.
+"""
+
+import json
+
+from absl import flags
+
+from experiments import cli
+from jaxgan import evaluation, run_eval, train
+from jaxgan.errors import ConfigError
+
+_WORKDIR = flags.DEFINE_string("workdir", None, "The training run's directory.")
+_NUM = flags.DEFINE_integer("num", 10_000, "Number of generated images (2 to 10000).")
+_STEP = flags.DEFINE_integer("step", None, "Checkpoint step (default: the latest).")
+_BEST = flags.DEFINE_boolean("best", False, "Evaluate the best checkpoint by FCD (checkpoints_best/).")
+_SEED = flags.DEFINE_integer("seed", None, "Seed of the noise (default: the run's evaluation noise).")
+_KID_SUBSETS = flags.DEFINE_integer("kid_subsets", 100, "Random subsets the KID is averaged over.")
+
+
+def main():
+  if not _WORKDIR.value:
+    raise ConfigError("--workdir is required: the directory of a training run")
+  if _BEST.value and _STEP.value is not None:
+    raise ConfigError("--best and --step exclude each other")
+  if _KID_SUBSETS.value < 1:
+    raise ConfigError(f"--kid_subsets: got {_KID_SUBSETS.value}, expected an integer >= 1")
+  config, state, spec = train.restore_run(_WORKDIR.value, _STEP.value, best=_BEST.value)
+  if config.data.dataset not in run_eval.EVAL_DATASETS:
+    raise ConfigError(f"the run trained on {config.data.dataset!r}; the evaluator only measures "
+                      f"{', '.join(run_eval.EVAL_DATASETS)}")
+  evaluator = evaluation.load_evaluator()
+  reference = evaluation.load_reference(evaluator, config.data)
+  run_eval.check_num(_NUM.value, reference, "--num")
+  key = run_eval.eval_key(config.seed if _SEED.value is None else _SEED.value)
+  metrics = run_eval.evaluate_state(
+      lambda s, k, n: train.sample_images(spec, s, k, n), state, key, _NUM.value, evaluator,
+      reference, kid_subsets=_KID_SUBSETS.value)
+  checkpoint = "best" if _BEST.value else ("latest" if _STEP.value is None else "step")
+  record = dict(step=int(state.step), checkpoint=checkpoint, **metrics)
+  run_eval.write_eval_json(_WORKDIR.value, record)
+  print(json.dumps(record, sort_keys=True))
+
+
+if __name__ == "__main__":
+  cli.run(main)

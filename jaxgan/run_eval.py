@@ -1,0 +1,149 @@
+"""Evaluation of a training run's generator: samples from a state, metrics against real MNIST, and the
+best checkpoint by FCD (kept in WORKDIR/checkpoints_best/, beside the latest ones in checkpoints/).
+"""
+
+import json
+import math
+import os
+from collections.abc import Callable
+
+import jax
+import numpy as np
+
+from jaxgan import checkpoint as checkpoint_lib
+from jaxgan import evaluation
+from jaxgan.errors import ConfigError
+from jaxgan.state import GANState
+
+EVAL_STREAM = 4  # The noise of evaluation samples, drawn from PRNGKey(seed).
+BEST_DIR = "checkpoints_best"
+EVAL_FILE = "eval.json"
+EVAL_DATASETS = ("mnist",)  # The evaluator is an MNIST digit classifier.
+
+# sample(state, key, num) -> uint8 images_NxHxWxC from the state's sampling (EMA) weights.
+SampleFn = Callable[[GANState, jax.Array, int], np.ndarray]
+
+
+def eval_key(seed: int) -> jax.Array:
+  """The key of a run's evaluation noise: the same for every evaluation of a run."""
+  return jax.random.fold_in(jax.random.PRNGKey(seed), EVAL_STREAM)
+
+
+def check_num(num: int, reference: evaluation.RealReference, what: str) -> None:
+  """ConfigError unless `num` samples have a real baseline (2 <= num <= held-out images)."""
+  limit = reference.heldout_features.shape[0]
+  if not 2 <= num <= limit:
+    raise ConfigError(f"{what}: got {num}, expected an integer in [2, {limit}] (the real held-out "
+                      "set's size)")
+
+
+def evaluate_state(sample: SampleFn, state: GANState, key: jax.Array, num: int,
+                   evaluator: evaluation.Evaluator, reference: evaluation.RealReference, *,
+                   kid_subsets: int = 100) -> dict[str, float]:
+  """`evaluation.evaluate_images` of `num` samples of `state` drawn with `key`."""
+  images_NxHxWxC = sample(state, key, num)
+  return evaluation.evaluate_images(evaluator, images_NxHxWxC, reference, kid_subsets=kid_subsets)
+
+
+def summary(metrics: dict[str, float]) -> str:
+  """One human-readable line of the main metrics."""
+  return (f"N={int(metrics['num'])}: FCD {metrics['fcd']:.3f} ({metrics['fcd_ratio']:.2f}x real), "
+          f"KID {metrics['kid']:.4f}, score {metrics['mnist_score']:.3f} "
+          f"(real {metrics['real_mnist_score']:.3f}), class KL {metrics['class_kl']:.4f}, "
+          f"precision {metrics['precision']:.3f}, recall {metrics['recall']:.3f}")
+
+
+def write_eval_json(workdir: str, record: dict) -> str:
+  """Writes `record` to WORKDIR/eval.json; returns the path."""
+  path = os.path.join(workdir, EVAL_FILE)
+  with open(path, "w") as f:
+    json.dump(record, f, indent=2, sort_keys=True)
+    f.write("\n")
+  return path
+
+
+class BestCheckpoint:
+  """The single checkpoint of a run with the lowest FCD so far, in WORKDIR/checkpoints_best/.
+
+  Its run_info holds `fcd` and `eval_num`, so a resumed run goes on comparing against it; FCDs at
+  another N are not comparable, so a best saved with another `eval_num` is replaced by the next one.
+  """
+
+  def __init__(self, workdir: str, eval_num: int):
+    self.eval_num = eval_num
+    self._ckpts = checkpoint_lib.Checkpoints(os.path.join(workdir, BEST_DIR), keep=1)
+    self.fcd, self.step = math.inf, None
+    latest = self._ckpts.latest_step()
+    if latest is not None:
+      info = self._ckpts.run_info(latest)
+      if info.get("eval_num") == eval_num:
+        self.fcd, self.step = float(info["fcd"]), latest
+
+  def update(self, state: GANState, step: int, fcd: float, run_info: dict) -> bool:
+    """Saves `state` as the best if `fcd` is lower than the best's; returns whether it did."""
+    if not fcd < self.fcd or step in self._ckpts.all_steps():
+      return False
+    self._ckpts.save(state, step, dict(run_info, fcd=fcd, eval_num=self.eval_num))
+    self.fcd, self.step = fcd, step
+    return True
+
+  def wait(self) -> None:
+    self._ckpts.wait()
+
+  def close(self) -> None:
+    self._ckpts.close()
+
+
+class TrainingEvaluation:
+  """Evaluations during training, as the config asks.
+
+  Every `eval_every_steps` steps and at the last step (when `eval_every_steps` > 0), `eval_num`
+  samples are evaluated with a cheaper KID, and the state is kept in checkpoints_best/ when its FCD is
+  the lowest so far. After the last step, `eval_final_num` samples (0: none) are evaluated in full and
+  written to eval.json. Every sample uses the same noise, `eval_key(config.seed)`. Only MNIST runs are
+  evaluated; `enabled` is False otherwise or when the config asks for no evaluation.
+  """
+
+  TRAINING_KID_SUBSETS = 10
+
+  def __init__(self, config, workdir: str, sample: SampleFn):
+    self.workdir, self.sample = workdir, sample
+    self.every, self.num, self.final_num = (config.eval_every_steps, config.eval_num,
+                                            config.eval_final_num)
+    self.key = eval_key(config.seed)
+    self.enabled = (config.data.dataset in EVAL_DATASETS
+                    and (self.every > 0 or self.final_num > 0))
+    self.best = None
+    if not self.enabled:
+      return
+    self.evaluator = evaluation.load_evaluator()
+    self.reference = evaluation.load_reference(self.evaluator, config.data)
+    if self.every > 0:
+      check_num(self.num, self.reference, "config.eval_num")
+      self.best = BestCheckpoint(workdir, self.num)
+    if self.final_num > 0:
+      check_num(self.final_num, self.reference, "config.eval_final_num")
+
+  def due(self, step: int, total_steps: int) -> bool:
+    """Whether step `step` (steps done) gets a periodic evaluation."""
+    return self.best is not None and (step % self.every == 0 or step == total_steps)
+
+  def periodic(self, state: GANState, step: int, run_info: dict) -> tuple[dict[str, float], bool]:
+    """(metrics, whether the state became the best checkpoint)."""
+    metrics = evaluate_state(self.sample, state, self.key, self.num, self.evaluator, self.reference,
+                             kid_subsets=self.TRAINING_KID_SUBSETS)
+    return metrics, self.best.update(state, step, metrics["fcd"], run_info)
+
+  def final(self, state: GANState, step: int, write: bool) -> dict[str, float] | None:
+    """The full evaluation of the final state (None when `eval_final_num` is 0); `write`: eval.json."""
+    if not self.enabled or self.final_num == 0:
+      return None
+    metrics = evaluate_state(self.sample, state, self.key, self.final_num, self.evaluator,
+                             self.reference)
+    if write:
+      write_eval_json(self.workdir, dict(step=step, checkpoint="latest", **metrics))
+    return metrics
+
+  def close(self) -> None:
+    if self.best is not None:
+      self.best.close()

@@ -1,0 +1,191 @@
+"""Evaluation in training and from the command line, the best checkpoint, and generator EMA."""
+
+import gzip
+import json
+import os
+import struct
+import subprocess
+import sys
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from experiments.configs import best, dcgan, smoke
+from jaxgan import checkpoint, config_validation, run_eval, train
+from jaxgan.errors import ConfigError
+from tests.conftest import REPO_ROOT
+
+NUM_IMAGES = 200  # Train and test: the real held-out set has 200 images too.
+EMA_DECAY = 0.9
+
+
+def _write_idx(path, array: np.ndarray) -> None:
+  header = bytes([0, 0, 8, array.ndim]) + b"".join(struct.pack(">I", d) for d in array.shape)
+  with gzip.open(path, "wb") as f:
+    f.write(header + array.astype(np.uint8).tobytes())
+
+
+@pytest.fixture(scope="module")
+def idx_dir(tmp_path_factory):
+  """Four IDX files of NUM_IMAGES random 28x28 images."""
+  path = tmp_path_factory.mktemp("idx")
+  rng = np.random.default_rng(1)
+  for images, labels in (("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz"),
+                         ("t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz")):
+    _write_idx(path / images, rng.integers(0, 256, (NUM_IMAGES, 28, 28)))
+    _write_idx(path / labels, rng.integers(0, 10, (NUM_IMAGES,)))
+  return str(path)
+
+
+def _config(idx_dir, **overrides):
+  """The smoke run (40 steps) with EMA, evaluations of 64 samples every 20 steps and 100 at the end."""
+  config = smoke.get_config()
+  config.data.source = "idx"
+  config.data.idx_dir = idx_dir
+  config.ema_decay = EMA_DECAY
+  config.eval_every_steps = 20
+  config.eval_num = 64
+  config.eval_final_num = 100
+  config.update(overrides)
+  return config
+
+
+@pytest.fixture(scope="module")
+def eval_run(idx_dir, tmp_path_factory):
+  workdir = str(tmp_path_factory.mktemp("eval_run"))
+  return workdir, train.train_and_evaluate(_config(idx_dir), workdir)
+
+
+def _metrics(workdir):
+  with open(os.path.join(workdir, "metrics.jsonl")) as f:
+    return [json.loads(line) for line in f]
+
+
+def _run(module, *args):
+  return subprocess.run([sys.executable, "-m", module, *args], cwd=REPO_ROOT, capture_output=True,
+                        text=True, check=False)
+
+
+def test_training_evaluates_and_keeps_the_best_checkpoint(eval_run):
+  workdir, _ = eval_run
+  records = _metrics(workdir)
+  periodic = [r for r in records if "eval/fcd" in r]
+  assert [r["step"] for r in periodic] == [20, 40]
+  for r in periodic:
+    assert r["eval/num"] == 64 and r["eval/fcd"] > 0 and r["eval/fcd_ratio"] > 0
+    assert 1 <= r["eval/mnist_score"] <= 10 and 0 <= r["eval/precision"] <= 1
+  best_step = min(periodic, key=lambda r: r["eval/fcd"])["step"]
+  with checkpoint.Checkpoints(os.path.join(workdir, run_eval.BEST_DIR), create=False) as ckpts:
+    assert ckpts.all_steps() == [best_step]
+    assert ckpts.run_info(best_step)["fcd"] == min(r["eval/fcd"] for r in periodic)
+  _, best_state, _ = train.restore_run(workdir, best=True)
+  assert int(best_state.step) == best_step
+
+  (final,) = [r for r in records if "eval_final/fcd" in r]
+  assert final["step"] == 40 and final["eval_final/num"] == 100
+  with open(os.path.join(workdir, run_eval.EVAL_FILE)) as f:
+    saved = json.load(f)
+  assert saved["step"] == 40 and saved["checkpoint"] == "latest"
+  assert {k: v for k, v in saved.items() if k not in ("step", "checkpoint")} == {
+      k.removeprefix("eval_final/"): v for k, v in final.items() if k != "step"}
+
+
+def test_best_checkpoint_survives_a_resume(eval_run, idx_dir, tmp_path):
+  """A run stopped and resumed keeps the same best checkpoint as the uninterrupted one."""
+  workdir = str(tmp_path)
+  train.train_and_evaluate(_config(idx_dir, num_steps=20, eval_final_num=0), workdir)
+  train.train_and_evaluate(_config(idx_dir, eval_final_num=0), workdir)
+  steps = lambda d: checkpoint.Checkpoints(os.path.join(d, run_eval.BEST_DIR), create=False)
+  with steps(workdir) as resumed, steps(eval_run[0]) as uninterrupted:
+    assert resumed.all_steps() == uninterrupted.all_steps()
+
+
+def test_evaluate_command_reproduces_the_final_evaluation(eval_run):
+  workdir, _ = eval_run
+  with open(os.path.join(workdir, run_eval.EVAL_FILE)) as f:
+    final = json.load(f)
+  result = _run("experiments.evaluate", f"--workdir={workdir}", "--num=100")
+  assert result.returncode == 0, result.stderr
+  printed = json.loads(result.stdout.strip().splitlines()[-1])
+  assert printed.keys() == final.keys()
+  for name, value in final.items():
+    assert printed[name] == pytest.approx(value, rel=1e-5), name
+  with open(os.path.join(workdir, run_eval.EVAL_FILE)) as f:
+    assert json.load(f) == printed
+
+
+@pytest.mark.parametrize("args, code, message", [
+    (["--num=500"], 2, "error: --num: got 500, expected an integer in [2, 200]"),
+    (["--best", "--step=20"], 2, "error: --best and --step exclude each other"),
+])
+def test_evaluate_command_rejects(eval_run, args, code, message):
+  result = _run("experiments.evaluate", f"--workdir={eval_run[0]}", *args)
+  assert result.returncode == code
+  assert result.stderr.strip() == message
+
+
+def test_generate_best(eval_run, tmp_path):
+  workdir, _ = eval_run
+  output = tmp_path / "best.npy"
+  result = _run("experiments.generate", f"--workdir={workdir}", "--best", "--num=5", "--seed=3",
+                f"--output={output}")
+  assert result.returncode == 0, result.stderr
+  _, state, spec = train.restore_run(workdir, best=True)
+  expected = train.sample_images(spec, state, jax.random.PRNGKey(3), 5)[..., 0]
+  np.testing.assert_array_equal(np.load(output), expected)
+
+
+def test_too_many_eval_samples_fail_before_training(idx_dir, tmp_path):
+  with pytest.raises(ConfigError, match=r"config.eval_num: got 256, expected an integer in \[2, 200\]"):
+    train.train_and_evaluate(_config(idx_dir, eval_num=256), str(tmp_path))
+  assert not os.path.exists(tmp_path / "checkpoints")
+
+
+def test_ema_is_checkpointed_and_used_for_samples(eval_run):
+  workdir, final_state = eval_run
+  _, restored, spec = train.restore_run(workdir)
+  assert restored.ema_params is not None
+  for a, b in zip(jax.tree.leaves(restored.ema_params), jax.tree.leaves(final_state.ema_params)):
+    np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+  key = jax.random.PRNGKey(0)
+  z_BxZ, _ = train.fixed_inputs(spec, key, 8)
+  sampler = train.make_sampler(spec)
+  from_ema = sampler(restored.ema_params, restored.g_batch_stats, z_BxZ, None)
+  from_g = sampler(restored.g_params, restored.g_batch_stats, z_BxZ, None)
+  assert not np.array_equal(from_ema, from_g)
+  np.testing.assert_array_equal(train.sample_images(spec, restored, key, 8), from_ema)
+
+
+def test_ema_update_in_the_step(idx_dir):
+  """After one step, ema = decay * ema + (1 - decay) * new g_params, starting from the initial g."""
+  config = _config(idx_dir)
+  state, spec = train.init_state(config, (28, 28, 1))
+  initial_g = state.g_params
+  real = jnp.zeros((16, 28, 28, 1))
+  z = train.sample_noise(spec, jax.random.PRNGKey(1), 16)
+  new, _ = train.gan_update(spec, state, real, None, z)
+  expected = jax.tree.map(lambda e, g: EMA_DECAY * e + (1 - EMA_DECAY) * g, initial_g, new.g_params)
+  for a, b in zip(jax.tree.leaves(new.ema_params), jax.tree.leaves(expected)):
+    np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-6, atol=1e-7)
+  assert not np.allclose(np.asarray(jax.tree.leaves(new.ema_params)[0]),
+                         np.asarray(jax.tree.leaves(new.g_params)[0]))
+  no_ema, _ = train.init_state(_config(idx_dir, ema_decay=0.0), (28, 28, 1))
+  assert no_ema.ema_params is None and no_ema.sampling_params() is no_ema.g_params
+
+
+@pytest.mark.parametrize("get_config", [best.get_config, dcgan.get_config])
+def test_improved_configs_are_valid_and_evaluate(get_config):
+  config = get_config()
+  config.data.idx_dir = "/some/dir"
+  config_validation.validate(config)
+  assert config.ema_decay > 0 and config.eval_every_steps > 0 and config.eval_final_num == 10_000
+
+
+def test_validate_rejects_negative_eval_final_num():
+  config = smoke.get_config()
+  config.data.idx_dir = "/some/dir"
+  config.eval_final_num = -1
+  with pytest.raises(ConfigError, match=r"config.eval_final_num: got -1, expected an integer >= 0"):
+    config_validation.validate(config)
