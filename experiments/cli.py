@@ -1,5 +1,6 @@
 """Entry-point plumbing: absl flags, and a user error as one line on stderr with its exit code."""
 
+import logging as std_logging
 import sys
 from collections.abc import Callable
 
@@ -78,6 +79,10 @@ def run(main: Callable[[], None]) -> None:
         raise ConfigError(f"unexpected arguments: {' '.join(argv[1:])}")
       if not flags.FLAGS["verbosity"].present:
         logging.set_verbosity(logging.WARNING)  # Library INFO logs (orbax) only with -v 0.
+        # orbax logs a failed background save as ERROR tracebacks from several threads; the
+        # checkpoint code raises the same failure as one line.
+        logging.get_absl_logger().addFilter(
+            lambda record: "/orbax/" not in record.pathname or record.levelno < std_logging.ERROR)
       main()
     except JaxganError as e:
       _fail(e)

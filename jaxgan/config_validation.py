@@ -97,6 +97,10 @@ FIELDS: dict[str, Callable[[Any], str | None]] = {
     "data.idx_dir": _str,
     "data.tfds_data_dir": _str,
     "data.range": _one_of(data.RANGES),
+    "health.d_loss_floor": _float(0.0),
+    "health.d_loss_patience": _int(1),
+    "health.min_sample_distance": _float(0.0),
+    "health.max_grad_norm": _float(0.0, low_open=True),
 }
 
 

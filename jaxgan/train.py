@@ -3,6 +3,7 @@
 import dataclasses
 import json
 import os
+import sys
 import time
 from typing import Any
 
@@ -17,8 +18,8 @@ from flax import nnx
 from jaxgan import checkpoint as checkpoint_lib
 from jaxgan import config_validation
 from jaxgan import data as data_lib
-from jaxgan import losses, models, parallel, run_eval, visualize
-from jaxgan.errors import CheckpointError, ConfigError, JaxganError
+from jaxgan import health, losses, models, parallel, run_eval, visualize
+from jaxgan.errors import CheckpointError, ConfigError
 from jaxgan.state import GANState
 
 DTYPES = {"float32": jnp.float32, "bfloat16": jnp.bfloat16}
@@ -364,7 +365,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> GANSt
     DataError, CheckpointError: the data or a checkpoint cannot be used.
   """
   config_validation.validate(config)
-  workdir = os.path.abspath(workdir)
+  workdir = checkpoint_lib.prepare_workdir(workdir)
   samples_dir = os.path.join(workdir, "samples")
   os.makedirs(samples_dir, exist_ok=True)
 
@@ -386,9 +387,11 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> GANSt
   run_info = dict(image_shape=list(image_shape), num_classes=num_classes)
   ckpts = checkpoint_lib.Checkpoints(os.path.join(workdir, "checkpoints"),
                                      keep=config.keep_checkpoints)
-  if ckpts.latest_step() is not None:
-    state = ckpts.restore(state)
+  if ckpts.all_steps():
+    state = ckpts.restore(state, set_aside_broken=True)
   start_step = int(jax.device_get(state.step))
+  if start_step and main:
+    print(f"resuming from step {start_step} of {ckpts.directory}", file=sys.stderr, flush=True)
   if main:
     with open(os.path.join(workdir, "config.json"), "w") as f:
       f.write(config.to_json_best_effort(indent=2, sort_keys=True) + "\n")
@@ -415,6 +418,11 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> GANSt
   last_step, last_time = start_step, time.perf_counter()
   epoch_time = last_time
   perm_N = None
+  nonfinite = health.NonfiniteStreak(int(jax.device_get(state.nonfinite_count)),
+                                     config.max_nonfinite_steps)
+  monitor, previous = health.HealthMonitor(config.health), None
+  stop_signal = checkpoint_lib.StopSignal()
+  stop_signal.install()
   try:
     for step in range(start_step, total_steps):
       with jax.transfer_guard("disallow"):  # Nothing may cross to or from the host per step.
@@ -423,9 +431,13 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> GANSt
         state, metrics = train_step(state, images_NxHxWxC, labels_N, perm_N)
       done = step + 1
       bar.update()
+      if previous is not None:  # The previous step's flag: reading it leaves this step queued.
+        nonfinite.update(previous[0], jax.device_get(previous[1]["nonfinite"]), previous[1])
+      previous = (done, metrics)
 
       if done % config.log_every_steps == 0 or done == total_steps:
-        metrics, nonfinite_count = jax.device_get((metrics, state.nonfinite_count))
+        metrics, samples = jax.device_get(
+            (metrics, sampler(state.sampling_params(), state.g_batch_stats, grid_z, grid_labels)))
         now = time.perf_counter()
         record = dict(step=done, epoch=done / steps_per_epoch,
                       **{k: float(v) for k, v in metrics.items()},
@@ -437,9 +449,8 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> GANSt
           bar.write(f"step {done}/{total_steps}: g_loss {record['g_loss']:.4f}, "
                     f"d_loss {record['d_loss']:.4f}, real_loss {record['real_loss']:.4f}, "
                     f"fake_loss {record['fake_loss']:.4f}, {record['images_per_sec']:.0f} images/s")
-        if nonfinite_count >= config.max_nonfinite_steps:
-          raise JaxganError(f"training diverged: {int(nonfinite_count)} non-finite steps in a row "
-                            f"at step {done}; try a lower learning rate")
+          for warning in monitor.update(done, record, samples):
+            bar.write(f"warning: {warning}", file=sys.stderr)
 
       if done % steps_per_epoch == 0 or done == total_steps:
         _save_grid(sampler, state, grid_z, grid_labels, samples_dir, done)
@@ -451,6 +462,13 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> GANSt
 
       if done % config.checkpoint_every_steps == 0 or done == total_steps:
         ckpts.save(state, done, run_info)
+      if stop_signal.requested or ckpts.reached_preemption(done):
+        if ckpts.latest_step() != done:
+          ckpts.save(state, done, run_info)
+        ckpts.wait()
+        bar.write(f"stopped by SIGTERM at step {done}: checkpoint saved in {ckpts.directory}; rerun "
+                  "the same command to resume", file=sys.stderr)
+        return state
 
       if evaluation.due(done, total_steps):
         eval_start = time.perf_counter()
@@ -462,6 +480,8 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> GANSt
                                  **{"eval/seconds": eval_seconds}))
           bar.write(f"eval at step {done}, {run_eval.summary(eval_metrics)}"
                     + (" (best so far)" if is_best else ""))
+    if previous is not None:
+      nonfinite.update(previous[0], jax.device_get(previous[1]["nonfinite"]), previous[1])
     ckpts.wait()
     final_metrics = evaluation.final(state, total_steps, write=main)
     if final_metrics is not None and main:
@@ -469,6 +489,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> GANSt
                              **{f"eval_final/{k}": v for k, v in final_metrics.items()}))
       bar.write(f"final eval at step {total_steps}, {run_eval.summary(final_metrics)}")
   finally:
+    stop_signal.uninstall()
     bar.close()
     if main:
       metrics_log.close()

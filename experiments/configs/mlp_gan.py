@@ -54,4 +54,11 @@ def get_config() -> ml_collections.ConfigDict:
   config.data.idx_dir = os.environ.get("JAXGAN_MNIST_IDX_DIR", "")
   config.data.tfds_data_dir = os.environ.get("TFDS_DATA_DIR", "")
   config.data.range = "unit"  # [0, 1] as ToTensor; "symmetric" is [-1, 1].
+
+  # Warnings at log steps (jaxgan.health); they never stop a run.
+  config.health = ml_collections.ConfigDict()
+  config.health.d_loss_floor = 1e-3  # D has won: d_loss below this ...
+  config.health.d_loss_patience = 5  # ... for this many log steps in a row.
+  config.health.min_sample_distance = 0.005  # Collapse: RMS pixel distance between grid samples.
+  config.health.max_grad_norm = 1000.0  # Exploding gradients: g_grad_norm or d_grad_norm above this.
   return config

@@ -1,0 +1,409 @@
+"""Reliability through the real CLI in subprocesses: kill -9 mid-save, kills at random points, SIGTERM,
+corrupt checkpoints, a full disk, non-finite steps, bad configs and paths, missing data offline.
+
+Runs share work: one uninterrupted reference run; one chain of interrupted runs on one workdir (kill -9
+mid-save, two kills at random points, SIGTERM, the final run) that must end equal to it; the
+corruption, disk-full and NaN runs at once; the bad configs at once.
+"""
+
+import glob
+import os
+import random
+import shutil
+import signal
+import subprocess
+import sys
+import time
+
+import jax
+import numpy as np
+import pytest
+
+from jaxgan import checkpoint, train
+from tests.conftest import REPO_ROOT
+from tests.test_runner import _assert_states_equal, tiny_idx_dir  # pylint: disable=unused-import
+
+pytestmark = pytest.mark.slow
+
+NUM_STEPS, EVERY = 200, 10  # 16 steps an epoch on the tiny data; a checkpoint every 10 steps.
+TIMEOUT = 400  # Seconds for one CLI run on a busy 2-core machine.
+TMP = ".orbax-checkpoint-tmp"
+_PROCESSES: list[subprocess.Popen] = []
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _kill_leftover_processes():
+  yield
+  for process in _PROCESSES:
+    if process.poll() is None:
+      process.kill()
+      process.wait()
+
+
+class _Cli:
+  """One command in a subprocess, stderr to a file."""
+
+  def __init__(self, args, log_path, module="experiments.mnist_gan", env=None):
+    self.log_path = log_path
+    with open(log_path, "w") as log:
+      self.process = subprocess.Popen(
+          [sys.executable, "-m", module, *map(str, args)], cwd=REPO_ROOT,
+          stdout=subprocess.DEVNULL, stderr=log, env=env)
+    _PROCESSES.append(self.process)
+    self.start = time.monotonic()
+
+  def wait(self, timeout=TIMEOUT) -> int:
+    return self.process.wait(timeout)
+
+  def lines(self) -> list[str]:
+    """stderr's lines, each as last drawn (progress bars redraw a line after a carriage return)."""
+    with open(self.log_path) as f:
+      return [line.split("\r")[-1].rstrip() for line in f.read().split("\n") if line.strip()]
+
+  def messages(self) -> list[str]:
+    return [line for line in self.lines() if line.startswith(("warning:", "error:", "resuming",
+                                                               "stopped"))]
+
+
+def _args(idx_dir, workdir, *extra):
+  return ["--config=experiments/configs/smoke.py", f"--workdir={workdir}",
+          "--config.data.source=idx", f"--config.data.idx_dir={idx_dir}",
+          f"--config.num_steps={NUM_STEPS}", f"--config.checkpoint_every_steps={EVERY}",
+          f"--config.log_every_steps={EVERY}", *extra]
+
+
+def _steps(workdir) -> list[int]:
+  names = os.listdir(os.path.join(workdir, "checkpoints"))
+  return sorted(int(n) for n in names if n.isdigit())
+
+
+def _partials(workdir) -> list[str]:
+  return glob.glob(os.path.join(workdir, "checkpoints", f"*{TMP}*"))
+
+
+def _wait_until(condition, cli: _Cli, timeout=TIMEOUT, poll=0.001) -> bool:
+  """Polls `condition` until it holds (True) or the process ends (False)."""
+  deadline = time.monotonic() + timeout
+  while time.monotonic() < deadline:
+    if condition():
+      return True
+    if cli.process.poll() is not None:
+      return False
+    time.sleep(poll)
+  raise TimeoutError(cli.log_path)
+
+
+def _stopped(pid: int) -> bool:
+  with open(f"/proc/{pid}/stat") as f:
+    return f.read().rsplit(")", 1)[1].split()[0] == "T"
+
+
+def _kill_during_a_save(cli: _Cli, workdir) -> list[str]:
+  """SIGKILLs the run while a checkpoint is half written; returns the partial folders it left.
+
+  Waits for orbax's temporary step folder, freezes the process (SIGSTOP) and kills it if the folder
+  is still there; otherwise the save had completed, so it lets the process go on to the next save.
+  """
+  pid = cli.process.pid
+  while _wait_until(lambda: _partials(workdir), cli):
+    os.kill(pid, signal.SIGSTOP)
+    _wait_until(lambda: _stopped(pid), cli, timeout=10)
+    partials = _partials(workdir)
+    if partials:
+      os.kill(pid, signal.SIGKILL)
+      cli.wait()
+      return partials
+    os.kill(pid, signal.SIGCONT)
+    _wait_until(lambda: not _partials(workdir), cli)
+  raise AssertionError(f"the run ended before a save could be interrupted: {cli.lines()[-3:]}")
+
+
+def _final_state(workdir):
+  return train.restore_run(str(workdir))[1]
+
+
+@pytest.fixture(scope="module")
+def reference_cli(tiny_idx_dir, tmp_path_factory):
+  """The uninterrupted run, started first so that it runs beside the interrupted ones."""
+  workdir = tmp_path_factory.mktemp("reference")
+  return _Cli(_args(tiny_idx_dir, workdir), workdir.parent / "reference.log"), workdir
+
+
+@pytest.fixture(scope="module")
+def reference(reference_cli):
+  cli, workdir = reference_cli
+  assert cli.wait() == 0, cli.lines()[-3:]
+  return workdir
+
+
+@pytest.fixture(scope="module")
+def interrupted(reference_cli, tiny_idx_dir, tmp_path_factory):
+  """One workdir through: kill -9 mid-save, two kills at random points, SIGTERM, a final run."""
+  workdir = tmp_path_factory.mktemp("interrupted")
+  logs = workdir.parent
+  args = _args(tiny_idx_dir, workdir)
+  result = {}
+
+  cli = _Cli(args, logs / "killed_mid_save.log")
+  result["partials"] = _kill_during_a_save(cli, workdir)
+  result["steps_after_kill"] = _steps(workdir)
+
+  result["random_kills"] = []
+  for seed in (1, 2):
+    cli = _Cli(args, logs / f"random_kill_{seed}.log")
+    before = _steps(workdir) or [0]
+    assert _wait_until(lambda: _steps(workdir) and _steps(workdir)[-1] > before[-1], cli), (
+        cli.lines()[-3:])
+    time.sleep(random.Random(seed).uniform(0.0, 0.5))
+    cli.process.send_signal(signal.SIGKILL)
+    cli.wait()
+    result["random_kills"].append(dict(resumed=cli.messages(), steps=_steps(workdir)))
+
+  cli = _Cli(args, logs / "sigterm.log")
+  before = _steps(workdir)
+  assert _wait_until(lambda: _steps(workdir)[-1] > before[-1], cli), cli.lines()[-3:]
+  cli.process.send_signal(signal.SIGTERM)
+  result["sigterm"] = dict(code=cli.wait(), messages=cli.messages(), steps=_steps(workdir),
+                           partials=_partials(workdir))
+
+  cli = _Cli(args, logs / "final.log")
+  result["final"] = dict(code=cli.wait(), messages=cli.messages(), partials=_partials(workdir))
+  result["workdir"] = workdir
+  return result
+
+
+def test_kill_9_during_a_save_leaves_a_usable_workdir(interrupted, reference):
+  assert interrupted["partials"], "no half-written checkpoint was left by the kill"
+  complete = interrupted["steps_after_kill"]
+  first_rerun = interrupted["random_kills"][0]["resumed"]
+  if complete:  # Else the kill hit the first save, and the rerun starts from scratch.
+    assert first_rerun[0].startswith(f"resuming from step {complete[-1]} of "), first_rerun
+  assert not any(TMP in name for name in os.listdir(interrupted["workdir"] / "checkpoints"))
+  assert interrupted["final"]["code"] == 0
+  _assert_states_equal(_final_state(interrupted["workdir"]), _final_state(reference))
+
+
+def test_kills_at_random_points_always_resume(interrupted, reference):
+  for kill, next_run in zip(interrupted["random_kills"],
+                            interrupted["random_kills"][1:] + [interrupted["sigterm"]]):
+    assert kill["steps"], kill
+    assert next_run["messages"][0].startswith(f"resuming from step {kill['steps'][-1]} "), next_run
+  assert interrupted["final"]["code"] == 0
+  _assert_states_equal(_final_state(interrupted["workdir"]), _final_state(reference))
+
+
+def test_sigterm_saves_the_current_step_and_exits_0(interrupted):
+  sigterm, final = interrupted["sigterm"], interrupted["final"]
+  assert sigterm["code"] == 0, sigterm
+  (stopped,) = [m for m in sigterm["messages"] if m.startswith("stopped by SIGTERM")]
+  step = int(stopped.split("at step ")[1].split(":")[0])
+  assert step < NUM_STEPS and sigterm["steps"][-1] == step and not sigterm["partials"], sigterm
+  assert final["messages"][0].startswith(f"resuming from step {step} "), final
+
+
+CORRUPTIONS = {
+    "empty_step_folder": lambda step_dir: (shutil.rmtree(step_dir), os.mkdir(step_dir)),
+    "deleted_array_files": lambda step_dir: [
+        os.remove(p) for p in glob.glob(os.path.join(step_dir, "default", "**", "d", "*"),
+                                        recursive=True)],
+    "truncated_metadata": lambda step_dir: open(  # pylint: disable=consider-using-with
+        os.path.join(step_dir, "default", "_METADATA"), "w").write("{\"tree_metadata\": {"),
+}
+NAN_ARGS = ("--config.optimizer.g_lr=1e30", "--config.optimizer.d_lr=1e30",
+            "--config.max_nonfinite_steps=3", "--config.checkpoint_every_steps=1")
+
+
+def _free_bytes(path) -> int:
+  stat = os.statvfs(path)
+  return stat.f_bavail * stat.f_frsize
+
+
+@pytest.fixture(scope="module")
+def damaged_runs(reference, tiny_idx_dir, tmp_path_factory):
+  """{case: (cli, workdir)}: runs on corrupted copies of the reference, a full disk, and NaNs."""
+  root = tmp_path_factory.mktemp("damaged")
+  runs, mounted = {}, None
+  try:
+    for case, corrupt in CORRUPTIONS.items():
+      workdir = root / case
+      shutil.copytree(reference, workdir)
+      corrupt(str(workdir / "checkpoints" / str(NUM_STEPS)))
+      runs[case] = _Cli(_args(tiny_idx_dir, workdir), root / f"{case}.log"), workdir
+    workdir = root / "none_restorable"
+    shutil.copytree(reference, workdir)
+    for step in _steps(workdir):
+      CORRUPTIONS["empty_step_folder"](str(workdir / "checkpoints" / str(step)))
+    runs["none_restorable"] = _Cli(_args(tiny_idx_dir, workdir), root / "none.log"), workdir
+
+    workdir = root / "disk_full"
+    os.makedirs(workdir / "checkpoints")
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", workdir / "checkpoints"],
+                      capture_output=True, check=False).returncode == 0:
+      mounted = workdir / "checkpoints"
+      last_but_two = _steps(reference)[0]
+      shutil.copytree(reference / "checkpoints" / str(last_but_two), mounted / str(last_but_two))
+      with open(mounted / "filler", "wb") as f:
+        f.write(b"\0" * (_free_bytes(mounted) - 64 * 1024))
+      runs["disk_full"] = _Cli(_args(tiny_idx_dir, workdir), root / "disk_full.log"), workdir
+
+    workdir = root / "nan"
+    runs["nan"] = _Cli(_args(tiny_idx_dir, workdir, *NAN_ARGS), root / "nan.log"), workdir
+    for cli, _ in runs.values():
+      cli.wait()
+    yield runs
+  finally:
+    for cli, _ in runs.values():
+      if cli.process.poll() is None:
+        cli.process.kill()
+        cli.wait()
+    if mounted is not None:
+      subprocess.run(["umount", mounted], check=False)
+
+
+@pytest.mark.parametrize("case", list(CORRUPTIONS))
+def test_corrupt_latest_checkpoint_falls_back_with_one_warning(damaged_runs, reference, case):
+  cli, workdir = damaged_runs[case]
+  assert cli.wait() == 0, cli.lines()[-3:]
+  assert "Traceback" not in "\n".join(cli.lines())
+  broken = os.path.join(workdir, "checkpoints", str(NUM_STEPS))
+  previous = NUM_STEPS - EVERY
+  warning, resuming = cli.messages()[:2]
+  assert warning.startswith(f"warning: checkpoint {broken} cannot be restored (") and warning.endswith(
+      f"); falling back to step {previous}"), warning
+  assert resuming.startswith(f"resuming from step {previous} "), resuming
+  assert not [m for m in cli.messages() if m.startswith("warning:")][1:], cli.messages()
+  assert os.path.isdir(broken + checkpoint.UNRESTORABLE_SUFFIX)
+  _assert_states_equal(_final_state(workdir), _final_state(reference))
+
+
+def test_no_restorable_checkpoint_exits_1_naming_the_folder(damaged_runs):
+  cli, workdir = damaged_runs["none_restorable"]
+  assert cli.wait() == 1
+  lines = cli.lines()
+  assert "Traceback" not in "\n".join(lines)
+  assert lines[-1] == (f"error: no checkpoint in {workdir / 'checkpoints'} can be restored (steps "
+                       f"{[NUM_STEPS - 2 * EVERY, NUM_STEPS - EVERY, NUM_STEPS]} are broken); move "
+                       "that folder away to train from scratch")
+
+
+def test_disk_full_at_save_time_is_one_line_and_keeps_the_last_checkpoint(damaged_runs, reference):
+  if "disk_full" not in damaged_runs:
+    pytest.skip("cannot mount a tmpfs here (needs root)")
+  cli, workdir = damaged_runs["disk_full"]
+  kept = _steps(reference)[0]
+  assert cli.wait() == 1
+  lines = cli.lines()
+  assert "Traceback" not in "\n".join(lines), lines
+  assert lines[-1] == (f"error: cannot save the checkpoint of step {kept + EVERY} in "
+                       f"{workdir / 'checkpoints'}: No space left on device (errno 28); the "
+                       f"complete checkpoints (steps [{kept}]) are intact, and a rerun resumes "
+                       "from the latest"), lines[-1]
+  os.remove(workdir / "checkpoints" / "filler")
+  with checkpoint.Checkpoints(str(workdir / "checkpoints"), create=False) as ckpts:
+    assert ckpts.all_steps() == [kept]
+    restored = ckpts.restore(_final_state(reference), kept)
+  with checkpoint.Checkpoints(str(reference / "checkpoints"), create=False) as ckpts:
+    _assert_states_equal(restored, ckpts.restore(restored, kept))
+
+
+def test_nonfinite_steps_are_skipped_never_saved_and_stop_the_run(damaged_runs):
+  cli, workdir = damaged_runs["nan"]
+  assert cli.wait() == 1
+  # Step 1 makes the weights about 1e30 (finite); from step 2 on every loss and gradient overflows.
+  assert cli.lines()[-1] == (
+      "error: training diverged: 3 non-finite steps in a row up to step 4 "
+      "(config.max_nonfinite_steps=3): g_loss, d_loss, real_loss, fake_loss, g_grad_norm, "
+      "d_grad_norm not finite; those updates were skipped, so every checkpoint is finite; try a "
+      "lower learning rate")
+  states = []
+  with checkpoint.Checkpoints(str(workdir / "checkpoints"), create=False) as ckpts:
+    assert ckpts.all_steps() == [2, 3, 4]  # keep_checkpoints=3; no step after the stop.
+    for step in ckpts.all_steps():
+      states.append(train.restore_run(str(workdir), step)[1])
+  for state in states:
+    assert all(np.all(np.isfinite(x)) for x in jax.tree.leaves(state)
+               if np.issubdtype(np.asarray(x).dtype, np.floating))
+    assert int(state.nonfinite_count) == int(state.step) - 1
+    # No update was applied after step 1.
+    _assert_states_equal((state.g_params, state.d_params, state.g_opt_state),
+                         (states[0].g_params, states[0].d_params, states[0].g_opt_state))
+
+
+def _bad_cases(tmp, reference, idx_dir):
+  """(name, module, args, env extras, expected stderr line start)."""
+  a_file = tmp / "a_file"
+  a_file.write_text("")
+  other = tmp / "other_model"
+  shutil.copytree(reference, other)
+  ckpt_file = tmp / "ckpt_file"
+  ckpt_file.mkdir()
+  (ckpt_file / "checkpoints").write_text("")
+  smoke = lambda workdir, *extra: _args(idx_dir, workdir, *extra)
+  return [
+      ("workdir_is_a_file", smoke(a_file), {},
+       f"error: --workdir={a_file}: cannot write there: it is a file"),
+      ("workdir_under_a_file", smoke(a_file / "run"), {},
+       f"error: --workdir={a_file / 'run'}: cannot write there: Not a directory"),
+      ("workdir_not_writable", smoke("/sys/kernel"), {},
+       "error: --workdir=/sys/kernel: cannot write there: "),
+      ("workdir_empty", smoke(""), {}, "error: --workdir: empty"),
+      ("checkpoints_is_a_file", smoke(ckpt_file), {},
+       f"error: checkpoint folder {ckpt_file / 'checkpoints'} is a file"),
+      ("checkpoint_of_another_model", smoke(other, "--config.model.g_hidden=(32,48)"), {},
+       f"error: the checkpoint at step {NUM_STEPS} in {other / 'checkpoints'} does not fit the "
+       "config: g_batch_stats/norms/1/mean is float32[64] in the checkpoint but float32[48]"),
+      ("missing_step", ["--workdir", reference, "--step=7", f"--output={tmp / 'x.npy'}"], {},
+       f"error: no checkpoint at step 7 in {reference / 'checkpoints'} (found steps "),
+      ("batch_not_divisible_by_devices", smoke(tmp / "b12", "--config.batch_size=12"),
+       {"XLA_FLAGS": "--xla_force_host_platform_device_count=8"},
+       "error: config.batch_size: got 12, expected a multiple of the 8 devices"),
+      ("batch_larger_than_data", smoke(tmp / "b400", "--config.batch_size=400"), {},
+       "error: config.batch_size: got 400, more than the 200 training examples"),
+      ("max_nonfinite_steps_0", smoke(tmp / "m0", "--config.max_nonfinite_steps=0"), {},
+       "error: config.max_nonfinite_steps: got 0, expected an integer >= 1"),
+      ("negative_grad_norm_limit", smoke(tmp / "g", "--config.health.max_grad_norm=-1.0"), {},
+       "error: config.health.max_grad_norm: got -1.0, expected a number in (0.0, inf)"),
+      ("idx_dir_empty", smoke(tmp / "i", "--config.data.idx_dir="), {},
+       "error: config.data.idx_dir: empty while data.source is 'idx'"),
+  ]
+
+
+@pytest.fixture(scope="module")
+def bad_runs(reference, tiny_idx_dir, tmp_path_factory):
+  tmp = tmp_path_factory.mktemp("bad")
+  runs = {}
+  cases = _bad_cases(tmp, reference, tiny_idx_dir)
+  assert [case[0] for case in cases] == BAD_CASES
+  for name, args, env, expected in cases:
+    module = "experiments.generate" if name == "missing_step" else "experiments.mnist_gan"
+    runs[name] = _Cli(args, tmp / f"{name}.log", module, env=dict(os.environ, **env)), expected
+  for cli, _ in runs.values():
+    cli.wait()
+  return runs
+
+
+BAD_CASES = ["workdir_is_a_file", "workdir_under_a_file", "workdir_not_writable", "workdir_empty",
+             "checkpoints_is_a_file", "checkpoint_of_another_model", "missing_step",
+             "batch_not_divisible_by_devices", "batch_larger_than_data", "max_nonfinite_steps_0",
+             "negative_grad_norm_limit", "idx_dir_empty"]
+
+
+@pytest.mark.parametrize("name", BAD_CASES)
+def test_bad_config_or_path_exits_2_with_one_line(bad_runs, name):
+  cli, expected = bad_runs[name]
+  assert cli.wait() == 2, cli.lines()
+  lines = cli.lines()
+  assert len(lines) == 1 and lines[0].startswith(expected), lines
+
+
+def test_missing_data_offline_fails_within_30_s_with_the_fix(tmp_path):
+  """The CLI's side of tests/test_data.py::test_missing_tfds_data_offline_fails_fast_with_one_line."""
+  env = {k: v for k, v in os.environ.items() if k not in ("JAXGAN_MNIST_IDX_DIR", "TFDS_DATA_DIR")}
+  env["TFDS_DATA_DIR"] = str(tmp_path / "no_tfds_here")
+  cli = _Cli(["--config=experiments/configs/smoke.py", f"--workdir={tmp_path / 'run'}"],
+             tmp_path / "log", env=env)
+  assert cli.wait(timeout=30) == 1
+  assert time.monotonic() - cli.start < 30
+  (line,) = cli.lines()
+  assert line.startswith("error: TFDS mnist is not prepared in ") and (
+      "python -m experiments.import_mnist" in line), line
