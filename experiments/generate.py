@@ -1,9 +1,15 @@
 """Samples images from a trained run's checkpoint.
 
   python -m experiments.generate --workdir=DIR --num=N --output=FILE [--seed=S] [--step=K | --best]
+      [--label=K] [--interpolate]
 
 FILE ending in .npy gets an N x H x W uint8 array (N x H x W x C for colour), .png a grid. The same
-seed and checkpoint give the same bytes.
+seed and checkpoint give the same bytes. A class-conditional run draws only class K with --label=K
+(without it, the labels cycle through the classes).
+
+--interpolate draws a latent walk instead: N frames along the great circle (spherical
+interpolation) between two random latents, written as an animated GIF and a PNG strip, FILE with
+the suffixes .gif and .png (FILE itself must end in one of them).
 """
 
 import math
@@ -14,34 +20,57 @@ import numpy as np
 from absl import flags
 
 from experiments import cli
-from jaxgan import train, visualize
+from jaxgan import sampling, train, visualize
 from jaxgan.errors import ConfigError
 
 _WORKDIR = flags.DEFINE_string("workdir", None, "The training run's directory.")
-_NUM = flags.DEFINE_integer("num", 64, "Number of images.")
-_OUTPUT = flags.DEFINE_string("output", None, "Output file, .npy or .png.")
+_NUM = flags.DEFINE_integer("num", 64, "Number of images (frames with --interpolate).")
+_OUTPUT = flags.DEFINE_string("output", None,
+                              "Output file, .npy or .png; .gif or .png with --interpolate.")
 _SEED = flags.DEFINE_integer("seed", 0, "Seed of the noise.")
 _STEP = flags.DEFINE_integer("step", None, "Checkpoint step (default: the latest).")
 _BEST = flags.DEFINE_boolean("best", False, "Use the best checkpoint by FCD (checkpoints_best/).")
+_LABEL = flags.DEFINE_integer("label", None, "Class to draw (class-conditional runs only).")
+_INTERPOLATE = flags.DEFINE_boolean(
+    "interpolate", False, "Write a latent walk (spherical interpolation) as a GIF and a PNG strip.")
 
 
 def main():
   if not _WORKDIR.value:
     raise ConfigError("--workdir is required: the directory of a training run")
-  if not _OUTPUT.value or os.path.splitext(_OUTPUT.value)[1] not in (".npy", ".png"):
-    raise ConfigError(f"--output: got {_OUTPUT.value!r}, expected a file name ending in .npy or .png")
+  suffixes = (".gif", ".png") if _INTERPOLATE.value else (".npy", ".png")
+  if not _OUTPUT.value or os.path.splitext(_OUTPUT.value)[1] not in suffixes:
+    raise ConfigError(f"--output: got {_OUTPUT.value!r}, expected a file name ending in "
+                      f"{' or '.join(suffixes)}" + (" with --interpolate" if _INTERPOLATE.value else ""))
   if _NUM.value < 1:
     raise ConfigError(f"--num: got {_NUM.value}, expected an integer >= 1")
   if _BEST.value and _STEP.value is not None:
     raise ConfigError("--best and --step exclude each other")
   _, state, spec = train.restore_run(_WORKDIR.value, _STEP.value, best=_BEST.value)
-  images_NxHxWxC = train.sample_images(spec, state, jax.random.PRNGKey(_SEED.value), _NUM.value)
+  key = jax.random.PRNGKey(_SEED.value)
+  if _INTERPOLATE.value:
+    _write_walk(spec, state, key)
+    return
+  if _LABEL.value is None:
+    images_NxHxWxC = train.sample_images(spec, state, key, _NUM.value)
+  else:
+    images_NxHxWxC = sampling.generate(
+        spec, state, *sampling.class_inputs(spec, key, _NUM.value, _LABEL.value))
   if _OUTPUT.value.endswith(".npy"):
     images = images_NxHxWxC[..., 0] if images_NxHxWxC.shape[-1] == 1 else images_NxHxWxC
     np.save(_OUTPUT.value, images)
   else:
     visualize.save_grid(images_NxHxWxC, _OUTPUT.value, ncols=math.ceil(math.sqrt(_NUM.value)))
   print(f"wrote {len(images_NxHxWxC)} images to {_OUTPUT.value}")
+
+
+def _write_walk(spec, state, key):
+  images_TxHxWxC = sampling.generate(
+      spec, state, *sampling.walk_inputs(spec, key, _NUM.value, _LABEL.value))
+  stem = os.path.splitext(_OUTPUT.value)[0]
+  visualize.save_animation(images_TxHxWxC, stem + ".gif")
+  visualize.save_grid(images_TxHxWxC, stem + ".png", ncols=len(images_TxHxWxC))
+  print(f"wrote a {len(images_TxHxWxC)}-frame latent walk to {stem}.gif and {stem}.png")
 
 
 if __name__ == "__main__":

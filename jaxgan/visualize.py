@@ -38,6 +38,14 @@ def save_gif(frame_paths: Sequence[str], path: str, frame_ms: int = 400) -> None
                  loop=0)
 
 
+def save_animation(images_NxHxWxC: np.ndarray, path: str, frame_ms: int = 80, scale: int = 4) -> None:
+  """An animated GIF, one uint8 image a frame, enlarged `scale` times (nearest neighbour), looping."""
+  frames = [image_grid(image[None], ncols=1, padding=0) for image in np.asarray(images_NxHxWxC)]
+  frames = [f.resize((f.width * scale, f.height * scale), Image.Resampling.NEAREST) for f in frames]
+  frames[0].save(path, format="GIF", save_all=True, append_images=frames[1:], duration=frame_ms,
+                 loop=0)
+
+
 def plot_losses(records: Sequence[dict], path: str) -> None:
   """Loss curves from metric records (dicts with step, g_loss, d_loss, d_real, d_fake) as a PNG.
 
