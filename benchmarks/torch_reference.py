@@ -58,9 +58,9 @@ class DCGANGenerator(nn.Module):
   def __init__(self, latent_dim: int = 64, width: int = 64, channels: int = 1):
     super().__init__()
     self.width = width
-    self.fc = nn.Linear(latent_dim, 7 * 7 * 2 * width)
+    self.fc = nn.Linear(latent_dim, 7 * 7 * 2 * width, bias=False)
     self.norm0 = nn.BatchNorm1d(7 * 7 * 2 * width)
-    self.up1 = nn.ConvTranspose2d(2 * width, width, 4, stride=2, padding=1)
+    self.up1 = nn.ConvTranspose2d(2 * width, width, 4, stride=2, padding=1, bias=False)
     self.norm1 = nn.BatchNorm2d(width)
     self.up2 = nn.ConvTranspose2d(width, channels, 4, stride=2, padding=1)
 
@@ -90,7 +90,8 @@ def dcgan_normal_init_(module: nn.Module) -> None:
   for m in module.modules():
     if isinstance(m, (nn.Linear, nn.Conv2d, nn.ConvTranspose2d)):
       nn.init.normal_(m.weight, 0.0, 0.02)
-      nn.init.zeros_(m.bias)
+      if m.bias is not None:
+        nn.init.zeros_(m.bias)
 
 
 def make_models(model: str):

@@ -23,10 +23,12 @@ class Generator(nnx.Module):
     self.embed = nnx.Embed(num_classes, latent_dim, rngs=rngs) if num_classes else None
     in_dim = latent_dim * (2 if num_classes else 1)
     base_features = self.base * self.base * 2 * width
-    self.fc = nnx.Linear(in_dim, base_features, dtype=dtype, rngs=rngs, **dense_inits(init, in_dim))
+    # No bias before a BatchNorm: it would cancel it (its true gradient is zero).
+    self.fc = nnx.Linear(in_dim, base_features, use_bias=False, dtype=dtype, rngs=rngs,
+                         **dense_inits(init, in_dim))
     self.norm0 = BatchNorm(base_features)
     self.up1 = nnx.ConvTranspose(2 * width, width, (4, 4), strides=(2, 2), padding="SAME",
-                                 dtype=dtype, rngs=rngs, **dense_inits(init, 16 * 2 * width))
+                                 use_bias=False, dtype=dtype, rngs=rngs, **dense_inits(init, 16 * 2 * width))
     self.norm1 = BatchNorm(width)
     self.up2 = nnx.ConvTranspose(width, channels, (4, 4), strides=(2, 2), padding="SAME",
                                  dtype=dtype, rngs=rngs, **dense_inits(init, 16 * width))
