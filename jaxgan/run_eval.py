@@ -5,6 +5,7 @@ best checkpoint by FCD (kept in WORKDIR/checkpoints_best/, beside the latest one
 import json
 import math
 import os
+import sys
 from collections.abc import Callable
 
 import jax
@@ -113,6 +114,9 @@ class TrainingEvaluation:
     self.key = eval_key(config.seed)
     self.enabled = (config.data.dataset in EVAL_DATASETS
                     and (self.every > 0 or self.final_num > 0))
+    if config.data.dataset not in EVAL_DATASETS and (self.every > 0 or self.final_num > 0):
+      print(f"evaluation skipped: the evaluator is an MNIST digit classifier, its metrics mean "
+            f"nothing for {config.data.dataset}", file=sys.stderr, flush=True)
     self.best = None
     if not self.enabled:
       return

@@ -107,22 +107,28 @@ def prepare(dataset: str, idx_dir: str, data_dir: str = "") -> str:
   """Prepares the TFDS `dataset` in `data_dir` from the IDX .gz files in `idx_dir` (idempotent).
 
   A dataset already prepared is left as it is, in well under a second. For MNIST, a checksum that
-  differs from the canonical files' is printed as a warning on stderr.
+  differs from the canonical files' is printed as a warning on stderr; for another dataset, the
+  canonical MNIST files are refused.
 
   Returns:
     The prepared variant dir, `<data_dir>/<name>/<version>`.
 
   Raises:
-    DataError: an IDX file is missing or unreadable, or `dataset` is unknown.
+    DataError: an IDX file is missing or unreadable, `dataset` is unknown, or the files of another
+      dataset are the MNIST files.
   """
   if dataset not in BUILDERS:
     raise DataError(f"unknown dataset {dataset!r}; expected one of {sorted(BUILDERS)}")
   data_dir = resolve_data_dir(data_dir)
   if is_prepared(dataset, data_dir):
     return variant_dir(dataset, data_dir)
+  mismatches = check_mnist_sha256(idx_dir)
   if dataset == "mnist":
-    for line in check_mnist_sha256(idx_dir):
+    for line in mismatches:
       print(line, file=sys.stderr, flush=True)
+  elif not mismatches:
+    raise DataError(f"{idx_dir} holds the MNIST files, not {dataset}; point the IDX folder "
+                    f"(--idx_dir or config.data.idx_dir) at the {dataset} files")
   for split in data_lib.IDX_FILES:  # Fail on a bad file before TFDS starts writing.
     data_lib.read_idx_split(idx_dir, split)
   builder = BUILDERS[dataset](idx_dir=idx_dir, data_dir=data_dir)

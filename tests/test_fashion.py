@@ -1,0 +1,59 @@
+"""Fashion-MNIST: the offline TFDS import from the real IDX files, and a smoke run on it."""
+
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from experiments.configs import smoke
+from jaxgan import data, tfds_import, train
+from jaxgan.errors import DataError
+from tests.conftest import REPO_ROOT
+
+# Debian's dataset-fashion-mnist package installs the four IDX .gz files here.
+FASHION_DIR = os.environ.get("JAXGAN_FASHION_MNIST_IDX_DIR", "/usr/share/datasets/fashion-mnist")
+
+
+@pytest.fixture
+def fashion_idx_dir():
+  if not os.path.isfile(os.path.join(FASHION_DIR, "train-images-idx3-ubyte.gz")):
+    pytest.skip(f"no Fashion-MNIST IDX files in {FASHION_DIR} (apt-get install "
+                "dataset-fashion-mnist, or set JAXGAN_FASHION_MNIST_IDX_DIR)")
+  return FASHION_DIR
+
+
+def test_import_refuses_the_mnist_files_as_fashion_mnist(mnist_idx_dir, tmp_path):
+  with pytest.raises(DataError, match="holds the MNIST files, not fashion_mnist"):
+    tfds_import.prepare("fashion_mnist", mnist_idx_dir, str(tmp_path))
+  assert not tfds_import.is_prepared("fashion_mnist", str(tmp_path))
+
+
+def _examples(images_NxHxWxC, labels_N) -> list[tuple[bytes, int]]:
+  return sorted(zip((image.tobytes() for image in images_NxHxWxC), labels_N.tolist()))
+
+
+@pytest.mark.slow
+def test_fashion_mnist_import_and_smoke_run(fashion_idx_dir, tmp_path, capfd):
+  tfds_dir = str(tmp_path / "tfds")
+  result = subprocess.run(
+      [sys.executable, "-m", "experiments.import_mnist", "--dataset=fashion_mnist",
+       f"--idx_dir={fashion_idx_dir}", f"--tfds_data_dir={tfds_dir}"],
+      cwd=REPO_ROOT, capture_output=True, text=True, check=False)
+  assert result.returncode == 0, result.stderr
+  assert "fashion_mnist prepared" in result.stdout
+
+  config = smoke.get_config()
+  config.data.update(dataset="fashion_mnist", source="tfds", tfds_data_dir=tfds_dir, idx_dir="")
+  images_N, labels_N = data.load_split(config.data, "test")
+  idx_images_N, idx_labels_N = data.read_idx_split(fashion_idx_dir, "test")
+  assert _examples(images_N, labels_N) == _examples(idx_images_N, idx_labels_N)  # TFDS reorders.
+  assert images_N.mean() > 60  # Clothes cover far more of the frame than digits (MNIST: 33).
+
+  config.update(num_steps=20, eval_every_steps=10, eval_num=256)
+  workdir = tmp_path / "run"
+  train.train_and_evaluate(config, str(workdir))
+  assert "evaluation skipped: the evaluator is an MNIST digit classifier" in capfd.readouterr().err
+  assert (workdir / "samples" / "step_0000020.png").is_file()
+  assert not (workdir / "eval.json").exists() and not (workdir / "checkpoints_best").exists()
