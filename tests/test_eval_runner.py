@@ -119,7 +119,8 @@ def test_evaluate_command_reproduces_the_final_evaluation(eval_run):
 
 
 @pytest.mark.parametrize("args, code, message", [
-    (["--num=500"], 2, "error: --num: got 500, expected an integer in [2, 200]"),
+    (["--num=500"], 2,
+     "error: --num: got 500, expected an integer in [2, 200] (the real held-out set's size)"),
     (["--best", "--step=20"], 2, "error: --best and --step exclude each other"),
 ])
 def test_evaluate_command_rejects(eval_run, args, code, message):
@@ -142,7 +143,7 @@ def test_generate_best(eval_run, tmp_path):
 def test_too_many_eval_samples_fail_before_training(idx_dir, tmp_path):
   with pytest.raises(ConfigError, match=r"config.eval_num: got 256, expected an integer in \[2, 200\]"):
     train.train_and_evaluate(_config(idx_dir, eval_num=256), str(tmp_path))
-  assert not os.path.exists(tmp_path / "checkpoints")
+  assert not os.path.exists(tmp_path / "metrics.jsonl")
 
 
 def test_ema_is_checkpointed_and_used_for_samples(eval_run):
