@@ -79,10 +79,12 @@ def run(main: Callable[[], None]) -> None:
         raise ConfigError(f"unexpected arguments: {' '.join(argv[1:])}")
       if not flags.FLAGS["verbosity"].present:
         logging.set_verbosity(logging.WARNING)  # Library INFO logs (orbax) only with -v 0.
-        # orbax logs a failed background save as ERROR tracebacks from several threads; the
-        # checkpoint code raises the same failure as one line.
-        logging.get_absl_logger().addFilter(
-            lambda record: "/orbax/" not in record.pathname or record.levelno < std_logging.ERROR)
+        # orbax logs a broken or failed checkpoint from several threads (a failed save as ERROR
+        # tracebacks, and asyncio its unretrieved futures at exit); the checkpoint code reports the
+        # same problem as one line.
+        logging.get_absl_handler().addFilter(
+            lambda r: "/orbax/" not in r.pathname and not (
+                r.name == "asyncio" and r.levelno >= std_logging.ERROR))
       main()
     except JaxganError as e:
       _fail(e)

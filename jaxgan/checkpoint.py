@@ -170,8 +170,12 @@ class Checkpoints:
           f"checkpoints (steps {kept}) are intact, and a rerun resumes from the latest") from e
 
   def run_info(self, step: int) -> dict[str, Any]:
-    """The `run_info` saved with `step`."""
-    return dict(self._manager.metadata(step).custom_metadata or {})
+    """The `run_info` saved with `step`; CheckpointError when its metadata cannot be read."""
+    try:
+      return dict(self._manager.metadata(step).custom_metadata or {})
+    except Exception as e:  # Any failure to read a step folder means it is broken.
+      raise CheckpointError(f"cannot read {os.path.join(self.directory, str(step))}: "
+                            f"{_reason(e)}") from e
 
   def resolve_step(self, step: int | None) -> int:
     """`step` if it was saved, the latest step when None; CheckpointError otherwise."""
@@ -230,7 +234,8 @@ class Checkpoints:
       except Exception as e:  # Any failure to read a step folder means it is broken.
         folder = os.path.join(self.directory, str(newer))
         then = f"falling back to step {older}" if older is not None else "no older step"
-        _warn(f"checkpoint {folder} cannot be restored ({_reason(e)}); {then}")
+        reason = "an empty folder" if not os.listdir(folder) else _reason(e)
+        _warn(f"checkpoint {folder} cannot be restored ({reason}); {then}")
         if set_aside_broken and jax.process_index() == 0:
           shutil.rmtree(folder + UNRESTORABLE_SUFFIX, ignore_errors=True)
           os.rename(folder, folder + UNRESTORABLE_SUFFIX)
