@@ -142,7 +142,9 @@ def gan_update(spec: GANSpec, state: GANState, real_BxHxWxC: jax.Array, labels_B
 
   ema_params = state.ema_params
   if ema_params is not None:
-    ema_params = optax.incremental_update(g_params, ema_params, 1.0 - spec.ema_decay)
+    # Warm-up: early on the average follows the weights closely instead of the initialisation.
+    decay = jnp.minimum(spec.ema_decay, (1.0 + state.step) / (10.0 + state.step))
+    ema_params = optax.incremental_update(g_params, ema_params, 1.0 - decay)
 
   finite = _all_finite((g_loss, d_loss, g_grads, d_grads))
   updated = dict(g_params=g_params, g_batch_stats=g_batch_stats, d_params=d_params,

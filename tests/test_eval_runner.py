@@ -162,14 +162,15 @@ def test_ema_is_checkpointed_and_used_for_samples(eval_run):
 
 
 def test_ema_update_in_the_step(idx_dir):
-  """After one step, ema = decay * ema + (1 - decay) * new g_params, starting from the initial g."""
+  """After step 0, ema = d * ema + (1 - d) * new g_params from the initial g, d = min(decay, 1/10)."""
   config = _config(idx_dir)
   state, spec = train.init_state(config, (28, 28, 1))
   initial_g = state.g_params
   real = jnp.zeros((16, 28, 28, 1))
   z = train.sample_noise(spec, jax.random.PRNGKey(1), 16)
   new, _ = train.gan_update(spec, state, real, None, z)
-  expected = jax.tree.map(lambda e, g: EMA_DECAY * e + (1 - EMA_DECAY) * g, initial_g, new.g_params)
+  decay = min(EMA_DECAY, 1 / 10)  # The warm-up's value at step 0.
+  expected = jax.tree.map(lambda e, g: decay * e + (1 - decay) * g, initial_g, new.g_params)
   for a, b in zip(jax.tree.leaves(new.ema_params), jax.tree.leaves(expected)):
     np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-6, atol=1e-7)
   assert not np.allclose(np.asarray(jax.tree.leaves(new.ema_params)[0]),
