@@ -362,9 +362,13 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> GANSt
   process calls this; all take part in each step and checkpoint, and only process 0 writes logs,
   metrics and pictures.
 
+  Resuming skips a broken latest checkpoint (with a warning). SIGTERM saves a checkpoint of the
+  current step and returns early. At log steps, `health` alarms print one-line warnings.
+
   Raises:
-    ConfigError: a config field is invalid (before any work starts).
-    DataError, CheckpointError: the data or a checkpoint cannot be used.
+    ConfigError: a config field or the workdir is invalid (before any work starts).
+    DataError, CheckpointError: the data or a checkpoint cannot be used, or a save failed.
+    JaxganError: config.max_nonfinite_steps non-finite steps in a row (their updates skipped).
   """
   config_validation.validate(config)
   workdir = checkpoint_lib.prepare_workdir(workdir)
