@@ -124,9 +124,6 @@ def gan_update(spec: GANSpec, state: GANState, real_BxHxWxC: jax.Array, labels_B
 
   (g_loss, (fake, g_batch_stats, fake_logits)), g_grads = jax.value_and_grad(
       g_loss_fn, has_aux=True)(state.g_params)
-  g_updates, g_opt_state = spec.g_tx.update(g_grads, state.g_opt_state, state.g_params)
-  g_params = optax.apply_updates(state.g_params, g_updates)
-
   fake = jax.lax.stop_gradient(fake)
 
   def d_loss_fn(d_params):
@@ -135,25 +132,30 @@ def gan_update(spec: GANSpec, state: GANState, real_BxHxWxC: jax.Array, labels_B
     d_loss, real_loss, fake_loss = losses.discriminator_loss(real_logits, d_fake_logits)
     return d_loss, (real_loss, fake_loss, real_logits)
 
+  # The D gradients depend on the old D and the detached fakes only, so both updates can wait for
+  # the finiteness check, and a skipped step costs no copy of the state.
   (d_loss, (real_loss, fake_loss, real_logits)), d_grads = jax.value_and_grad(
       d_loss_fn, has_aux=True)(state.d_params)
-  d_updates, d_opt_state = spec.d_tx.update(d_grads, state.d_opt_state, state.d_params)
-  d_params = optax.apply_updates(state.d_params, d_updates)
-
-  ema_params = state.ema_params
-  if ema_params is not None:
-    # Warm-up: early on the average follows the weights closely instead of the initialisation.
-    decay = jnp.minimum(spec.ema_decay, (1.0 + state.step) / (10.0 + state.step))
-    ema_params = optax.incremental_update(g_params, ema_params, 1.0 - decay)
-
   finite = _all_finite((g_loss, d_loss, g_grads, d_grads))
-  updated = dict(g_params=g_params, g_batch_stats=g_batch_stats, d_params=d_params,
-                 g_opt_state=g_opt_state, d_opt_state=d_opt_state, ema_params=ema_params)
-  kept = {name: getattr(state, name) for name in updated}
-  new_state = state.replace(
-      step=state.step + 1,
-      nonfinite_count=jnp.where(finite, 0, state.nonfinite_count + 1),
-      **jax.tree.map(lambda new, old: jnp.where(finite, new, old), updated, kept))
+
+  def apply_updates(state: GANState) -> GANState:
+    g_updates, g_opt_state = spec.g_tx.update(g_grads, state.g_opt_state, state.g_params)
+    g_params = optax.apply_updates(state.g_params, g_updates)
+    d_updates, d_opt_state = spec.d_tx.update(d_grads, state.d_opt_state, state.d_params)
+    ema_params = state.ema_params
+    if ema_params is not None:
+      # Warm-up: early on the average follows the weights closely instead of the initialisation.
+      decay = jnp.minimum(spec.ema_decay, (1.0 + state.step) / (10.0 + state.step))
+      ema_params = optax.incremental_update(g_params, ema_params, 1.0 - decay)
+    return state.replace(
+        g_params=g_params, g_batch_stats=g_batch_stats, g_opt_state=g_opt_state,
+        d_params=optax.apply_updates(state.d_params, d_updates), d_opt_state=d_opt_state,
+        ema_params=ema_params, nonfinite_count=jnp.zeros_like(state.nonfinite_count))
+
+  def skip(state: GANState) -> GANState:
+    return state.replace(nonfinite_count=state.nonfinite_count + 1)
+
+  new_state = jax.lax.cond(finite, apply_updates, skip, state).replace(step=state.step + 1)
   metrics = dict(
       g_loss=g_loss, d_loss=d_loss, real_loss=real_loss, fake_loss=fake_loss,
       d_real=jnp.mean(jax.nn.sigmoid(real_logits)), d_fake=jnp.mean(jax.nn.sigmoid(fake_logits)),
