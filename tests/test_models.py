@@ -136,3 +136,29 @@ def test_normal_init_is_dcgan_practice():
 def test_unknown_init_raises():
   with pytest.raises(ValueError, match="unknown init 'xavier'"):
     layers.dense_inits("xavier", 8)
+
+
+@pytest.mark.parametrize("height,width", [(7, 7), (14, 5)])
+def test_subpixel_conv_transpose_is_flax_conv_transpose(height, width):
+  conv = nnx.ConvTranspose(24, 16, (4, 4), strides=(2, 2), padding="SAME", use_bias=False,
+                           rngs=nnx.Rngs(0))
+  x = jax.random.normal(jax.random.PRNGKey(1), (3, height, width, 24))
+  y = layers.subpixel_conv_transpose(x, conv.kernel[...])
+  assert y.shape == (3, 2 * height, 2 * width, 16)
+  np.testing.assert_allclose(y, conv(x), rtol=1e-5, atol=1e-5)
+
+  cotangent = jax.random.normal(jax.random.PRNGKey(2), y.shape)
+
+  def loss(conv_fn, x, kernel):
+    return jnp.vdot(conv_fn(x, kernel), cotangent)
+
+  def xla_conv_fn(x, kernel):  # What nnx.ConvTranspose computes.
+    return jax.lax.conv_transpose(x, kernel, (2, 2), "SAME",
+                                  dimension_numbers=("NHWC", "HWIO", "NHWC"))
+
+  np.testing.assert_allclose(xla_conv_fn(x, conv.kernel[...]), conv(x), rtol=1e-6, atol=1e-6)
+  want = jax.grad(lambda x, k: loss(xla_conv_fn, x, k), argnums=(0, 1))(x, conv.kernel[...])
+  got = jax.grad(lambda x, k: loss(layers.subpixel_conv_transpose, x, k), argnums=(0, 1))(
+      x, conv.kernel[...])
+  for g, w in zip(got, want):
+    np.testing.assert_allclose(g, w, rtol=1e-4, atol=1e-4)
