@@ -1,16 +1,16 @@
-"""The candidate for short CPU runs: a narrow DCGAN (width 32) on [-1, 1] with generator EMA.
+"""The best measured configuration for a 10-minute CPU budget: the seed MLP GAN with generator EMA.
 
-3000 steps (3.2 epochs) of batch 64. Width 32 runs about twice as fast as width 64 on CPU. The EMA
-(decay 0.999) starts from the initial weights, so it needs a few thousand steps before it is better
-than the raw generator.
+35 epochs of the tutorial's networks and optimizer, with samples and evaluation from an EMA (decay
+0.999) of the generator: about 9 minutes on a 2-core CPU, evaluation included. On that budget it
+measured better than a width-32 DCGAN (15000 steps).
 """
 
-from experiments.configs import dcgan
+from experiments.configs import mlp_gan
 
 
 def get_config():
-  config = dcgan.get_config()
-  config.num_steps = 3000
-  config.model.width = 32
-  config.eval_every_steps = 500
+  config = mlp_gan.get_config()
+  config.num_epochs = 35
+  config.ema_decay = 0.999
+  config.eval_every_steps = 5000
   return config
