@@ -69,6 +69,20 @@ def _parse_flags(argv: list[str]) -> list[str]:
     _fail(ConfigError(f"bad flag: {_one_line(e)}"))
 
 
+def _ignore_closed_loop_callbacks() -> None:
+  """After a broken checkpoint fails to restore, its other pending reads still call back into
+  orbax's asyncio loop, closed by then, and their `Event loop is closed` errors reach
+  sys.unraisablehook; the checkpoint code has already reported the broken step in one line."""
+  default_hook = sys.unraisablehook
+
+  def hook(unraisable):
+    if not (unraisable.exc_type is RuntimeError and
+            str(unraisable.exc_value) == "Event loop is closed"):
+      default_hook(unraisable)
+
+  sys.unraisablehook = hook
+
+
 def run(main: Callable[[], None]) -> None:
   """Parses the flags and calls `main()`. A bad flag or a JaxganError ends the program with one line
   on stderr (`error: ...`) and the error's exit code (2 for config errors), never a traceback."""
@@ -85,6 +99,7 @@ def run(main: Callable[[], None]) -> None:
         logging.get_absl_handler().addFilter(
             lambda r: "/orbax/" not in r.pathname and not (
                 r.name == "asyncio" and r.levelno >= std_logging.ERROR))
+        _ignore_closed_loop_callbacks()
       main()
     except JaxganError as e:
       _fail(e)
