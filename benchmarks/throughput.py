@@ -71,7 +71,8 @@ def measure(config, *, steps: int, repeats: int, num_devices: int | None = None,
   """Times the train step of `config`; returns the benchmark record (see module docstring)."""
   import jax
   import numpy as np
-  from jaxgan import data as data_lib, parallel, train
+  from jaxgan import data as data_lib
+  from jaxgan import gan, models, parallel, rng
 
   mesh = parallel.make_mesh(num_devices)
   parallel.check_batch_size(config.batch_size, mesh)
@@ -79,27 +80,27 @@ def measure(config, *, steps: int, repeats: int, num_devices: int | None = None,
   if data == "config":
     images_N, labels_N = data_lib.load_split(config.data, "train")
   else:
-    rng = np.random.default_rng(0)
-    images_N = rng.integers(0, 256, MNIST_SHAPE, dtype=np.uint8)
-    labels_N = rng.integers(0, 10, MNIST_SHAPE[:1], dtype=np.int32)
+    np_rng = np.random.default_rng(0)
+    images_N = np_rng.integers(0, 256, MNIST_SHAPE, dtype=np.uint8)
+    labels_N = np_rng.integers(0, 10, MNIST_SHAPE[:1], dtype=np.int32)
   num_examples, batch_size, k = len(images_N), config.batch_size, config.steps_per_call
   steps_per_epoch = data_lib.steps_per_epoch(num_examples, batch_size)
   num_classes = int(labels_N.max()) + 1 if config.model.conditional else 0
-  state, spec = train.init_state(config, images_N.shape[1:], num_classes)
+  state, spec = gan.init_state(config, images_N.shape[1:], num_classes)
   state = jax.device_put(state, replicated)
   images = parallel.put_replicated(mesh, images_N)
   labels = parallel.put_replicated(mesh, labels_N)
-  data_key = train.stream_key(state.key, train.DATA_STREAM)
+  data_key = rng.stream_key(state.key, rng.DATA)
   perms = [jax.device_put(data_lib.epoch_permutation(data_key, e, num_examples), replicated)
            for e in range(2)]
-  single = train.make_train_step(spec, batch_size, steps_per_epoch, parallel.batch_sharding(mesh))
+  single = gan.make_train_step(spec, batch_size, steps_per_epoch, parallel.batch_sharding(mesh))
   args = (images, labels, perms[0])
   compiled = single.lower(state, *args).compile()
   # From the single step: XLA's cost analysis counts a loop body once, whatever its trip count.
   gflop_per_step = _flops(compiled) / 1e9
   if k > 1:
     args = (images, labels, perms[0], perms[1])
-    compiled = train.make_multi_step(spec, batch_size, steps_per_epoch, k,
+    compiled = gan.make_multi_step(spec, batch_size, steps_per_epoch, k,
                                      parallel.batch_sharding(mesh)).lower(state, *args).compile()
   calls = max(1, steps // k)
 
@@ -112,7 +113,7 @@ def measure(config, *, steps: int, repeats: int, num_devices: int | None = None,
 
   run()  # Warm-up: first execution, allocator and thread pools.
   steps_per_s = _median_rate(run, calls * k, repeats)
-  peak = peak_matmul_gflop_s(peak_size, train.DTYPES[config.dtype])
+  peak = peak_matmul_gflop_s(peak_size, models.DTYPES[config.dtype])
   device = jax.devices()[0]
   return dict(
       model=config.model.name, batch_size=batch_size, dtype=config.dtype, steps_per_call=k,

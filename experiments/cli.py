@@ -69,10 +69,29 @@ def _parse_flags(argv: list[str]) -> list[str]:
     _fail(ConfigError(f"bad flag: {_one_line(e)}"))
 
 
+# orbax records that repeat, from its background threads, a failure that jaxgan reports in one line
+# (a broken step folder it falls back past, a failed save it raises as a CheckpointError).
+_KNOWN_ORBAX_NOISE = (
+    "Metadata file does not exist",
+    "_SignalingThread.run() raised an exception",
+    "Failed to run",
+    "Save Finalize thread (save_finalize) failed",
+)
+# What asyncio logs at exit for the futures of such a failed save.
+_KNOWN_ASYNCIO_NOISE = ("Future exception was never retrieved", "Task exception was never retrieved")
+
+
+def _is_known_noise(record: std_logging.LogRecord) -> bool:
+  message = record.getMessage()
+  if "/orbax/" in record.pathname:
+    return any(known in message for known in _KNOWN_ORBAX_NOISE)
+  return record.name == "asyncio" and message.startswith(_KNOWN_ASYNCIO_NOISE)
+
+
 def _ignore_closed_loop_callbacks() -> None:
-  """After a broken checkpoint fails to restore, its other pending reads still call back into
-  orbax's asyncio loop, closed by then, and their `Event loop is closed` errors reach
-  sys.unraisablehook; the checkpoint code has already reported the broken step in one line."""
+  """After a broken checkpoint fails to restore or a save fails, its other pending I/O still calls
+  back into orbax's asyncio loop, closed by then; only those `Event loop is closed` errors are
+  dropped (the checkpoint code has reported the failure in one line)."""
   default_hook = sys.unraisablehook
 
   def hook(unraisable):
@@ -83,22 +102,36 @@ def _ignore_closed_loop_callbacks() -> None:
   sys.unraisablehook = hook
 
 
+class _LevelFormatter(std_logging.Formatter):
+  """jaxgan's records as the lines users see: "warning: ..." for warnings, the bare message otherwise."""
+
+  def format(self, record):
+    message = super().format(record)
+    return f"warning: {message}" if record.levelno >= std_logging.WARNING else message
+
+
+def _log_to_stderr() -> None:
+  """Sends the jaxgan loggers' records (INFO and up) to stderr, one line each."""
+  handler = std_logging.StreamHandler(sys.stderr)
+  handler.setFormatter(_LevelFormatter("%(message)s"))
+  logger = std_logging.getLogger("jaxgan")
+  logger.handlers = [handler]
+  logger.setLevel(std_logging.INFO)
+  logger.propagate = False
+
+
 def run(main: Callable[[], None]) -> None:
   """Parses the flags and calls `main()`. A bad flag or a JaxganError ends the program with one line
   on stderr (`error: ...`) and the error's exit code (2 for config errors), never a traceback."""
 
   def wrapped(argv):
+    _log_to_stderr()
     try:
       if len(argv) > 1:
         raise ConfigError(f"unexpected arguments: {' '.join(argv[1:])}")
       if not flags.FLAGS["verbosity"].present:
         logging.set_verbosity(logging.WARNING)  # Library INFO logs (orbax) only with -v 0.
-        # orbax logs a broken or failed checkpoint from several threads (a failed save as ERROR
-        # tracebacks, and asyncio its unretrieved futures at exit); the checkpoint code reports the
-        # same problem as one line.
-        logging.get_absl_handler().addFilter(
-            lambda r: "/orbax/" not in r.pathname and not (
-                r.name == "asyncio" and r.levelno >= std_logging.ERROR))
+        logging.get_absl_handler().addFilter(lambda r: not _is_known_noise(r))
         _ignore_closed_loop_callbacks()
       main()
     except JaxganError as e:

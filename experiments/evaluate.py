@@ -12,7 +12,7 @@ import json
 from absl import flags
 
 from experiments import cli
-from jaxgan import evaluation, run_eval, train
+from jaxgan import checkpoint, evaluation, run_eval, sampling
 from jaxgan.errors import ConfigError
 
 _WORKDIR = flags.DEFINE_string("workdir", None, "The training run's directory.")
@@ -30,7 +30,7 @@ def main():
     raise ConfigError("--best and --step exclude each other")
   if _KID_SUBSETS.value < 1:
     raise ConfigError(f"--kid_subsets: got {_KID_SUBSETS.value}, expected an integer >= 1")
-  config, state, spec = train.restore_run(_WORKDIR.value, _STEP.value, best=_BEST.value)
+  config, state, spec = checkpoint.restore_run(_WORKDIR.value, _STEP.value, best=_BEST.value)
   if config.data.dataset not in run_eval.EVAL_DATASETS:
     raise ConfigError(f"the run trained on {config.data.dataset!r}; the evaluator only measures "
                       f"{', '.join(run_eval.EVAL_DATASETS)}")
@@ -38,11 +38,12 @@ def main():
   reference = evaluation.load_reference(evaluator, config.data)
   run_eval.check_num(_NUM.value, reference, "--num")
   key = run_eval.eval_key(config.seed if _SEED.value is None else _SEED.value)
-  metrics = run_eval.evaluate_state(
-      lambda s, k, n: train.sample_images(spec, s, k, n), state, key, _NUM.value, evaluator,
-      reference, kid_subsets=_KID_SUBSETS.value)
-  checkpoint = "best" if _BEST.value else ("latest" if _STEP.value is None else "step")
-  record = dict(step=int(state.step), checkpoint=checkpoint, **metrics)
+  sample = lambda s, k, n: sampling.sample_images(spec, s, k, n, mode=config.sampling,
+                                                  seed=config.seed)
+  metrics = run_eval.evaluate_state(sample, state, key, _NUM.value, evaluator, reference,
+                                    kid_subsets=_KID_SUBSETS.value)
+  which = "best" if _BEST.value else ("latest" if _STEP.value is None else "step")
+  record = dict(step=int(state.step), checkpoint=which, **metrics)
   run_eval.write_eval_json(_WORKDIR.value, record)
   print(json.dumps(record, sort_keys=True))
 

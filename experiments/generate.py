@@ -20,7 +20,7 @@ import numpy as np
 from absl import flags
 
 from experiments import cli
-from jaxgan import sampling, train, visualize
+from jaxgan import checkpoint, sampling, visualize
 from jaxgan.errors import ConfigError
 
 _WORKDIR = flags.DEFINE_string("workdir", None, "The training run's directory.")
@@ -46,16 +46,16 @@ def main():
     raise ConfigError(f"--num: got {_NUM.value}, expected an integer >= 1")
   if _BEST.value and _STEP.value is not None:
     raise ConfigError("--best and --step exclude each other")
-  _, state, spec = train.restore_run(_WORKDIR.value, _STEP.value, best=_BEST.value)
+  config, state, spec = checkpoint.restore_run(_WORKDIR.value, _STEP.value, best=_BEST.value)
   key = jax.random.PRNGKey(_SEED.value)
   if _INTERPOLATE.value:
-    _write_walk(spec, state, key)
+    _write_walk(spec, state, key, config)
     return
   if _LABEL.value is None:
-    images_NxHxWxC = train.sample_images(spec, state, key, _NUM.value)
+    inputs = sampling.fixed_inputs(spec, key, _NUM.value)
   else:
-    images_NxHxWxC = sampling.generate(
-        spec, state, *sampling.class_inputs(spec, key, _NUM.value, _LABEL.value))
+    inputs = sampling.class_inputs(spec, key, _NUM.value, _LABEL.value)
+  images_NxHxWxC = sampling.generate(spec, state, *inputs, mode=config.sampling, seed=config.seed)
   if _OUTPUT.value.endswith(".npy"):
     images = images_NxHxWxC[..., 0] if images_NxHxWxC.shape[-1] == 1 else images_NxHxWxC
     np.save(_OUTPUT.value, images)
@@ -64,9 +64,10 @@ def main():
   print(f"wrote {len(images_NxHxWxC)} images to {_OUTPUT.value}")
 
 
-def _write_walk(spec, state, key):
+def _write_walk(spec, state, key, config):
   images_TxHxWxC = sampling.generate(
-      spec, state, *sampling.walk_inputs(spec, key, _NUM.value, _LABEL.value))
+      spec, state, *sampling.walk_inputs(spec, key, _NUM.value, _LABEL.value), mode=config.sampling,
+      seed=config.seed)
   stem = os.path.splitext(_OUTPUT.value)[0]
   visualize.save_animation(images_TxHxWxC, stem + ".gif")
   visualize.save_grid(images_TxHxWxC, stem + ".png", ncols=len(images_TxHxWxC))

@@ -12,7 +12,7 @@ multi-host flags can be left out and are detected.
 from absl import flags
 
 from experiments import cli
-from jaxgan import parallel, train
+from jaxgan import loop, parallel
 
 _WORKDIR = flags.DEFINE_string("workdir", "runs/mnist_gan", "Directory for checkpoints, samples and logs.")
 _CONFIG = cli.define_config_file("config", "experiments/configs/mlp_gan.py",
@@ -25,7 +25,7 @@ _PROCESS_ID = flags.DEFINE_integer("process_id", None, "Multi-host: this process
 
 def main():
   parallel.initialize_distributed(_COORDINATOR.value, _NUM_PROCESSES.value, _PROCESS_ID.value)
-  train.train_and_evaluate(cli.config_value(_CONFIG), _WORKDIR.value)
+  loop.train_and_evaluate(cli.config_value(_CONFIG), _WORKDIR.value)
 
 
 if __name__ == "__main__":

@@ -17,7 +17,7 @@ import optax
 from absl import app, flags
 
 from jaxgan import data as data_lib
-from jaxgan import evaluation
+from jaxgan import evaluation, idx
 from jaxgan.errors import ConfigError, JaxganError
 
 _IDX_DIR = flags.DEFINE_string("idx_dir", os.environ.get("JAXGAN_MNIST_IDX_DIR", ""),
@@ -72,8 +72,8 @@ def accuracy(evaluator: evaluation.Evaluator, images_NxHxWx1, labels_N) -> float
 def train(idx_dir: str, seed: int, epochs: int, batch_size: int, learning_rate: float,
           max_shift: int) -> tuple[evaluation.Evaluator, float, float]:
   """Trains on the train split; returns (evaluator, test accuracy, training seconds)."""
-  train_images, train_labels = data_lib.read_idx_split(idx_dir, "train")
-  test_images, test_labels = data_lib.read_idx_split(idx_dir, "test")
+  train_images, train_labels = idx.read_idx_split(idx_dir, "train")
+  test_images, test_labels = idx.read_idx_split(idx_dir, "test")
   key = jax.random.PRNGKey(seed)
   init_key, data_key, step_key = jax.random.split(key, 3)
   evaluator = evaluation.init_evaluator(init_key)
@@ -103,7 +103,7 @@ def main(argv):
   try:
     if not _IDX_DIR.value:
       raise ConfigError("--idx_dir is empty: pass the MNIST IDX folder or set JAXGAN_MNIST_IDX_DIR")
-    for name in data_lib.IDX_FILES["train"] + data_lib.IDX_FILES["test"]:
+    for name in idx.IDX_FILES["train"] + idx.IDX_FILES["test"]:
       if not os.path.exists(os.path.join(_IDX_DIR.value, name)):
         raise ConfigError(f"--idx_dir: {os.path.join(_IDX_DIR.value, name)} does not exist")
     evaluator, test_accuracy, seconds = train(_IDX_DIR.value, _SEED.value, _EPOCHS.value,

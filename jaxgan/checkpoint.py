@@ -3,28 +3,32 @@
 orbax writes each step into `STEP.orbax-checkpoint-tmp` and renames it when complete, so a process
 killed mid-save leaves only that temporary folder, which the next `Checkpoints` removes. What orbax
 leaves to its caller is handled here: it trusts step folder names (`restore` falls back past a step
-that does not restore), its background save errors surface only when waited for (`save`, `wait` and
-`close` raise them as one-line CheckpointErrors), and a single-process run never sees SIGTERM
-(`StopSignal`).
+that does not restore), and its background save errors surface only when waited for (`save`, `wait`
+and `close` raise them as one-line CheckpointErrors). `restore_run` rebuilds a run from its workdir.
 """
 
+import json
+import logging
 import os
 import re
 import shutil
-import signal
-import sys
 import tempfile
-import threading
 from typing import Any
 
 import jax
 import jax.numpy as jnp
+import ml_collections
 import orbax.checkpoint as ocp
 
+from jaxgan import config_validation, gan
 from jaxgan.errors import CheckpointError, ConfigError
 from jaxgan.state import GANState
 
+log = logging.getLogger(__name__)
+
 UNRESTORABLE_SUFFIX = ".unrestorable"  # A step folder that failed to restore is renamed STEP + this.
+LATEST_DIR, BEST_DIR = "checkpoints", "checkpoints_best"  # In a workdir: the latest steps, the best.
+CONFIG_FILE = "config.json"  # In a workdir: the resolved config of the run.
 
 
 class CheckpointRequestError(CheckpointError):
@@ -107,11 +111,6 @@ def _reason(error: BaseException) -> str:
     return f"{error.strerror} (errno {error.errno})"
   first = next((line.strip() for line in text.splitlines() if line.strip()), "")
   return f"{type(error).__name__}: {first[:200]}"
-
-
-def _warn(message: str) -> None:
-  if jax.process_index() == 0:
-    print(f"warning: {message}", file=sys.stderr, flush=True)
 
 
 class Checkpoints:
@@ -235,7 +234,8 @@ class Checkpoints:
         folder = os.path.join(self.directory, str(newer))
         then = f"falling back to step {older}" if older is not None else "no older step"
         reason = "an empty folder" if not os.listdir(folder) else _reason(e)
-        _warn(f"checkpoint {folder} cannot be restored ({reason}); {then}")
+        if jax.process_index() == 0:
+          log.warning("checkpoint %s cannot be restored (%s); %s", folder, reason, then)
         if set_aside_broken and jax.process_index() == 0:
           shutil.rmtree(folder + UNRESTORABLE_SUFFIX, ignore_errors=True)
           os.rename(folder, folder + UNRESTORABLE_SUFFIX)
@@ -273,34 +273,33 @@ class Checkpoints:
     self.close()
 
 
-class StopSignal:
-  """While active, SIGTERM (a preemption notice) sets `requested` instead of killing the process.
+def load_config(workdir: str) -> ml_collections.ConfigDict:
+  """The resolved config a run saved in WORKDIR/config.json."""
+  path = os.path.join(workdir, CONFIG_FILE)
+  if not os.path.isfile(path):
+    raise CheckpointError(f"{path} not found; is {workdir} the workdir of a training run?")
+  with open(path) as f:
+    return ml_collections.ConfigDict(json.load(f))
 
-  A training loop checks `requested` after each step, then saves a checkpoint and returns. It is
-  installed only in a single-process run, from the main thread: in a multi-process run JAX's
-  preemption service owns SIGTERM (see `Checkpoints.reached_preemption`).
+
+def restore_run(workdir: str, step: int | None = None, *, best: bool = False
+                ) -> tuple[ml_collections.ConfigDict, GANState, gan.GANSpec]:
+  """(config, state, spec) of a training run: its config.json and checkpoint `step` (None: latest).
+
+  `best`: from the best checkpoint by FCD (checkpoints_best/) instead of the latest ones.
   """
-
-  def __init__(self):
-    self.requested = False
-    self._previous = None
-
-  def _handle(self, signum, frame):  # pylint: disable=unused-argument
-    self.requested = True
-
-  def install(self) -> None:
-    if jax.process_count() == 1 and threading.current_thread() is threading.main_thread():
-      self._previous = signal.signal(signal.SIGTERM, self._handle)
-
-  def uninstall(self) -> None:
-    """Gives SIGTERM back its previous handler."""
-    if self._previous is not None:
-      signal.signal(signal.SIGTERM, self._previous)
-      self._previous = None
-
-  def __enter__(self):
-    self.install()
-    return self
-
-  def __exit__(self, *exc):
-    self.uninstall()
+  config = load_config(workdir)
+  config_validation.validate(config)
+  directory = os.path.join(workdir, BEST_DIR if best else LATEST_DIR)
+  if not os.path.isdir(directory):
+    raise CheckpointError(f"no checkpoint folder {directory}" + (
+        "; the best checkpoint is kept only when config.eval_every_steps > 0" if best else ""))
+  with Checkpoints(directory, create=False) as ckpts:
+    step = ckpts.resolve_step(step)
+    info = ckpts.run_info(step)
+    target, spec = gan.init_state_compiled(config, info["image_shape"], info["num_classes"],
+                                           abstract=True)
+    device = jax.sharding.SingleDeviceSharding(jax.devices()[0])
+    target = jax.tree.map(lambda x: jax.ShapeDtypeStruct(x.shape, x.dtype, sharding=device), target)
+    state = ckpts.restore(target, step)
+  return config, state, spec

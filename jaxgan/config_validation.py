@@ -1,14 +1,16 @@
-"""Checks every field of a run config before any work starts; a bad one raises a one-line ConfigError."""
+"""Checks every field of a run config before any work starts; a bad one raises a one-line ConfigError.
+
+The fields and their types are those of `jaxgan.config.default_config()`; CHECKS adds ranges and choices.
+"""
 
 import math
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from jaxgan import data, losses, models
+from jaxgan import config as config_lib
+from jaxgan import data, losses, models, sampling
 from jaxgan.errors import ConfigError
-
-DTYPES = ("float32", "bfloat16")
-MODEL_INITS = ("torch", "normal")
+from jaxgan.models import layers
 
 
 def _is_int(v) -> bool:
@@ -62,7 +64,8 @@ def _layer_sizes(v) -> str | None:
   return None if ok else "a non-empty list of positive integers, e.g. (128, 256)"
 
 
-FIELDS: dict[str, Callable[[Any], str | None]] = {
+# The range or choices of a field; a field not named here is checked against its default's type.
+CHECKS: dict[str, Callable[[Any], str | None]] = {
     "seed": _int(0, 2**32 - 1),
     "batch_size": _int(1),
     "num_epochs": _int(0),
@@ -74,7 +77,8 @@ FIELDS: dict[str, Callable[[Any], str | None]] = {
     "eval_num": _int(1),
     "eval_final_num": _int(0),
     "ema_decay": _float(0.0, high=1.0),
-    "dtype": _one_of(DTYPES),
+    "dtype": _one_of(tuple(models.DTYPES)),
+    "sampling": _one_of(sampling.SAMPLING_MODES),
     "steps_per_call": _int(1, 1),
     "max_nonfinite_steps": _int(1),
     "model.name": _one_of(tuple(models.REGISTRY)),
@@ -82,8 +86,7 @@ FIELDS: dict[str, Callable[[Any], str | None]] = {
     "model.g_hidden": _layer_sizes,
     "model.d_hidden": _layer_sizes,
     "model.width": _int(0),
-    "model.init": _one_of(MODEL_INITS),
-    "model.conditional": _bool,
+    "model.init": _one_of(layers.INITS),
     "optimizer.g_lr": _float(0.0, low_open=True),
     "optimizer.d_lr": _float(0.0, low_open=True),
     "optimizer.b1": _float(0.0, high=1.0),
@@ -94,8 +97,6 @@ FIELDS: dict[str, Callable[[Any], str | None]] = {
     "loss.l1_weight": _float(0.0),
     "data.dataset": _one_of(data.DATASETS),
     "data.source": _one_of(data.SOURCES),
-    "data.idx_dir": _str,
-    "data.tfds_data_dir": _str,
     "data.range": _one_of(data.RANGES),
     "health.d_loss_floor": _float(0.0),
     "health.d_loss_patience": _int(1),
@@ -114,6 +115,24 @@ def _flatten(config, prefix: str = "") -> dict[str, Any]:
   return out
 
 
+def _type_check(default) -> Callable[[Any], str | None]:
+  """The check of a field without an entry in CHECKS: the type of its default."""
+  if isinstance(default, bool):
+    return _bool
+  if isinstance(default, int):
+    return _int(0)
+  if isinstance(default, float):
+    return _float(0.0)
+  if isinstance(default, (tuple, list)):
+    return _layer_sizes
+  return _str
+
+
+_DEFAULTS = _flatten(config_lib.default_config())
+assert set(CHECKS) <= set(_DEFAULTS), f"CHECKS names fields without a default: {set(CHECKS) - set(_DEFAULTS)}"
+FIELDS = {field: CHECKS.get(field) or _type_check(default) for field, default in _DEFAULTS.items()}
+
+
 def _fail(field: str, message: str):
   raise ConfigError(f"config.{field}: {message}")
 
@@ -121,7 +140,7 @@ def _fail(field: str, message: str):
 def validate(config) -> None:
   """Raises ConfigError naming the first invalid field of `config` and what it allows.
 
-  Checks every field of experiments/configs/mlp_gan.py (types, ranges, allowed names), rejects unknown
+  Checks every field of jaxgan.config.default_config() (types, ranges, allowed names), rejects unknown
   fields, and the few rules that tie fields together.
   """
   values = _flatten(config)

@@ -1,62 +1,18 @@
-"""Dataset loading: TFDS (offline-capable) and a numpy-only IDX reader."""
+"""Datasets on the device: loading a split (TFDS or IDX), epoch orders, batch gathering, pixel ranges."""
 
-import gzip
-import math
-import os
-import sys
+import logging
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxgan.errors import ConfigError, DataError
+from jaxgan.errors import DataError
+from jaxgan.idx import read_idx_split
 
+log = logging.getLogger(__name__)
 DATASETS = ("mnist", "fashion_mnist")  # Both ship as the same four IDX file names.
 SOURCES = ("tfds", "idx")
 RANGES = ("unit", "symmetric")
-
-IDX_FILES = {
-    "train": ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz"),
-    "test": ("t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"),
-}
-
-
-def _read_idx(path: str, magic: int) -> np.ndarray:
-  try:
-    with gzip.open(path, "rb") as f:
-      raw = f.read()
-  except FileNotFoundError as e:
-    raise DataError(f"IDX file {path} not found") from e
-  except (OSError, EOFError) as e:
-    raise DataError(f"IDX file {path} is not a readable .gz file: {e}") from e
-  found = int.from_bytes(raw[:4], "big")
-  if found != magic:
-    raise DataError(f"IDX file {path} has magic number {found}, expected {magic}")
-  ndim = raw[3]
-  shape = tuple(int.from_bytes(raw[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim))
-  offset = 4 + 4 * ndim
-  if len(raw) != offset + math.prod(shape):
-    raise DataError(f"IDX file {path} holds {len(raw) - offset} bytes of data, its header says "
-                    f"{shape}")
-  return np.frombuffer(raw, np.uint8, offset=offset).reshape(shape)
-
-
-def read_idx_split(idx_dir: str, split: str) -> tuple[np.ndarray, np.ndarray]:
-  """Reads one split of the four IDX .gz files.
-
-  Returns:
-    (images_NxHxWx1 uint8, labels_N int32).
-
-  Raises:
-    DataError: a file is missing, not gzip, truncated or not IDX.
-  """
-  images_name, labels_name = IDX_FILES[split]
-  images_NxHxW = _read_idx(os.path.join(idx_dir, images_name), 2051)
-  labels_N = _read_idx(os.path.join(idx_dir, labels_name), 2049)
-  if len(images_NxHxW) != len(labels_N):
-    raise DataError(f"{split} IDX files in {idx_dir} hold {len(images_NxHxW)} images but "
-                    f"{len(labels_N)} labels")
-  return images_NxHxW[..., None], labels_N.astype(np.int32)
 
 
 def steps_per_epoch(num_examples: int, batch_size: int) -> int:
@@ -92,21 +48,6 @@ def to_uint8(images: jax.Array, value_range: str) -> jax.Array:
   return jnp.clip(jnp.round(x * 255.0), 0, 255).astype(jnp.uint8)
 
 
-def validate_data_config(data_config) -> None:
-  """Checks the `data` config fields.
-
-  Raises:
-    ConfigError: one line naming the first bad field.
-  """
-  for field, allowed in (("dataset", DATASETS), ("source", SOURCES), ("range", RANGES)):
-    value = getattr(data_config, field)
-    if value not in allowed:
-      raise ConfigError(f"config.data.{field}={value!r} is not one of {', '.join(allowed)}")
-  if data_config.source == "idx" and not data_config.idx_dir:
-    raise ConfigError("config.data.source='idx' needs config.data.idx_dir (the folder of the four "
-                      "IDX .gz files), or set JAXGAN_MNIST_IDX_DIR")
-
-
 def load_split(data_config, split: str) -> tuple[np.ndarray, np.ndarray]:
   """Loads `split` ("train" or "test") of `data_config.dataset` from `data_config.source`.
 
@@ -119,10 +60,8 @@ def load_split(data_config, split: str) -> tuple[np.ndarray, np.ndarray]:
     (images_NxHxWxC uint8, labels_N int32) as numpy arrays.
 
   Raises:
-    ConfigError: a `data` field is invalid.
     DataError: the data are missing or unreadable (one-line message naming the fix).
   """
-  validate_data_config(data_config)
   if data_config.source == "idx":
     return read_idx_split(data_config.idx_dir, split)
   return _load_tfds_split(data_config, split)
@@ -139,8 +78,7 @@ def _load_tfds_split(data_config, split: str) -> tuple[np.ndarray, np.ndarray]:
           f"it with `python -m experiments.import_mnist --dataset={dataset} --idx_dir=DIR "
           f"--tfds_data_dir={data_dir}`, or read the IDX files directly with "
           f"`--config.data.source=idx --config.data.idx_dir=DIR`")
-    print(f"Preparing TFDS {dataset} in {data_dir} from the IDX files in {idx_dir} (once).",
-          file=sys.stderr, flush=True)
+    log.info("Preparing TFDS %s in %s from the IDX files in %s (once).", dataset, data_dir, idx_dir)
     tfds_import.prepare(dataset, idx_dir, data_dir)
   import tensorflow_datasets as tfds  # pylint: disable=import-outside-toplevel
   try:

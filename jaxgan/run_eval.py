@@ -3,21 +3,20 @@ best checkpoint by FCD (kept in WORKDIR/checkpoints_best/, beside the latest one
 """
 
 import json
+import logging
 import math
 import os
-import sys
 from collections.abc import Callable
 
 import jax
 import numpy as np
 
 from jaxgan import checkpoint as checkpoint_lib
-from jaxgan import evaluation
+from jaxgan import evaluation, rng
 from jaxgan.errors import ConfigError
 from jaxgan.state import GANState
 
-EVAL_STREAM = 4  # The noise of evaluation samples, drawn from PRNGKey(seed).
-BEST_DIR = "checkpoints_best"
+log = logging.getLogger(__name__)
 EVAL_FILE = "eval.json"
 EVAL_DATASETS = ("mnist",)  # The evaluator is an MNIST digit classifier.
 
@@ -27,7 +26,7 @@ SampleFn = Callable[[GANState, jax.Array, int], np.ndarray]
 
 def eval_key(seed: int) -> jax.Array:
   """The key of a run's evaluation noise: the same for every evaluation of a run."""
-  return jax.random.fold_in(jax.random.PRNGKey(seed), EVAL_STREAM)
+  return rng.stream_key(seed, rng.EVAL)
 
 
 def check_num(num: int, reference: evaluation.RealReference, what: str) -> None:
@@ -72,7 +71,7 @@ class BestCheckpoint:
 
   def __init__(self, workdir: str, eval_num: int):
     self.eval_num = eval_num
-    self._ckpts = checkpoint_lib.Checkpoints(os.path.join(workdir, BEST_DIR), keep=1)
+    self._ckpts = checkpoint_lib.Checkpoints(os.path.join(workdir, checkpoint_lib.BEST_DIR), keep=1)
     self.fcd, self.step = math.inf, None
     latest = self._ckpts.latest_step()
     if latest is not None:
@@ -87,9 +86,6 @@ class BestCheckpoint:
     self._ckpts.save(state, step, dict(run_info, fcd=fcd, eval_num=self.eval_num))
     self.fcd, self.step = fcd, step
     return True
-
-  def wait(self) -> None:
-    self._ckpts.wait()
 
   def close(self) -> None:
     self._ckpts.close()
@@ -115,8 +111,8 @@ class TrainingEvaluation:
     self.enabled = (config.data.dataset in EVAL_DATASETS
                     and (self.every > 0 or self.final_num > 0))
     if config.data.dataset not in EVAL_DATASETS and (self.every > 0 or self.final_num > 0):
-      print(f"evaluation skipped: the evaluator is an MNIST digit classifier, its metrics mean "
-            f"nothing for {config.data.dataset}", file=sys.stderr, flush=True)
+      log.info("evaluation skipped: the evaluator is an MNIST digit classifier, its metrics mean "
+                  "nothing for %s", config.data.dataset)
     self.best = None
     if not self.enabled:
       return

@@ -1,12 +1,89 @@
-"""Sampling a trained generator: chosen classes and spherical latent walks."""
+"""Sampling a generator: fixed inputs, the BatchNorm sampling modes, chosen classes and latent walks.
+
+A BatchNorm generator can be sampled three ways (config.sampling):
+- "running": eval mode with the running statistics kept during training. With EMA weights these are
+  the raw generator's statistics, which the averaged weights never produced.
+- "standing": eval mode with statistics recomputed for the sampling weights themselves, as the mean
+  of the batch statistics of a few train-mode batches (BigGAN's "standing statistics").
+- "batch": train mode, each chunk of samples normalised by its own statistics.
+A generator without BatchNorm gives the same images in all three.
+"""
+
+import functools
 
 import jax
 import jax.numpy as jnp
 import numpy as np
+from flax import nnx
 
-from jaxgan import train
+from jaxgan import data as data_lib
+from jaxgan import rng
 from jaxgan.errors import ConfigError
+from jaxgan.gan import GANSpec, sample_noise
+from jaxgan.models.layers import BatchNorm
 from jaxgan.state import GANState
+
+SAMPLING_MODES = ("running", "standing", "batch")
+GRID_SIZE = 64  # Samples in a training grid: 8x8.
+CHUNK = 1000  # Samples drawn per call (and the batch of the "batch" mode).
+STANDING_CHUNKS = 4  # Train-mode batches of CHUNK samples that standing statistics average.
+
+
+def fixed_inputs(spec: GANSpec, key: jax.Array, num: int) -> tuple[jax.Array, jax.Array | None]:
+  """(z_NxZ, labels_N) to sample from: noise from `key`, labels cycling through the classes."""
+  labels_N = jnp.arange(num, dtype=jnp.int32) % spec.num_classes if spec.num_classes else None
+  return sample_noise(spec, key, num), labels_N
+
+
+@functools.partial(jax.jit, static_argnames=("spec", "chunk"))
+def _batch_stats_of_chunk(spec: GANSpec, g_params, g_batch_stats, key, *, chunk: int):
+  generator = nnx.merge(spec.g_graphdef, g_params, g_batch_stats)
+  for _, module in nnx.iter_modules(generator):
+    if isinstance(module, BatchNorm):
+      module.momentum = 1.0  # The update then stores this batch's statistics.
+  generator(*fixed_inputs(spec, key, chunk), train=True)
+  return nnx.state(generator, nnx.BatchStat).to_pure_dict()
+
+
+def standing_stats(spec: GANSpec, g_params, g_batch_stats, key: jax.Array, *,
+                   num_chunks: int = STANDING_CHUNKS, chunk: int = CHUNK):
+  """BatchNorm statistics of `g_params` themselves: the mean over `num_chunks` train-mode batches of
+  `chunk` samples (noise from `key`) of their batch statistics (unbiased variance, as PyTorch)."""
+  stats = [_batch_stats_of_chunk(spec, g_params, g_batch_stats, jax.random.fold_in(key, i),
+                                 chunk=chunk) for i in range(num_chunks)]
+  return jax.tree.map(lambda *x: sum(x) / len(x), *stats)
+
+
+@functools.partial(jax.jit, static_argnames=("spec", "mode"))
+def _sample(spec: GANSpec, g_params, g_batch_stats, z_BxZ, labels_B, *, mode: str):
+  images, _ = spec.generate(g_params, g_batch_stats, z_BxZ, labels_B, train=mode == "batch")
+  return data_lib.to_uint8(images, spec.value_range)
+
+
+def generate(spec: GANSpec, state: GANState, z_NxZ: jax.Array, labels_N: jax.Array | None, *,
+             mode: str, seed: int = 0, chunk: int = CHUNK) -> np.ndarray:
+  """uint8 images_NxHxWxC of the state's sampling (EMA) weights for the given inputs.
+
+  `mode` is one of SAMPLING_MODES; "standing" statistics are drawn from the STANDING stream of
+  `seed`, so the same state, inputs and seed give the same bytes.
+  """
+  if mode not in SAMPLING_MODES:
+    raise ConfigError(f"sampling mode: got {mode!r}, expected one of {', '.join(SAMPLING_MODES)}")
+  g_params, g_batch_stats = state.sampling_params(), state.g_batch_stats
+  if mode == "standing" and jax.tree.leaves(g_batch_stats):
+    g_batch_stats = standing_stats(spec, g_params, g_batch_stats, rng.stream_key(seed, rng.STANDING))
+  images = []
+  for start in range(0, z_NxZ.shape[0], chunk):
+    labels = None if labels_N is None else labels_N[start:start + chunk]
+    images.append(jax.device_get(_sample(spec, g_params, g_batch_stats, z_NxZ[start:start + chunk],
+                                         labels, mode=mode)))
+  return np.concatenate(images)
+
+
+def sample_images(spec: GANSpec, state: GANState, key: jax.Array, num: int, *, mode: str,
+                  seed: int = 0, chunk: int = CHUNK) -> np.ndarray:
+  """`num` uint8 images_NxHxWxC of `fixed_inputs(spec, key, num)`; a pure function of its arguments."""
+  return generate(spec, state, *fixed_inputs(spec, key, num), mode=mode, seed=seed, chunk=chunk)
 
 
 def slerp(z0_Z: jax.Array, z1_Z: jax.Array, t_T: jax.Array) -> jax.Array:
@@ -30,7 +107,7 @@ def slerp(z0_Z: jax.Array, z1_Z: jax.Array, t_T: jax.Array) -> jax.Array:
   return jnp.where(t_Tx1 == 0.0, z0_Z[None, :], jnp.where(t_Tx1 == 1.0, z1_Z[None, :], z_TxZ))
 
 
-def check_label(spec: train.GANSpec, label: int | None) -> None:
+def check_label(spec: GANSpec, label: int | None) -> None:
   """Raises ConfigError unless `label` is None or a class of the (conditional) generator."""
   if label is None:
     return
@@ -41,37 +118,25 @@ def check_label(spec: train.GANSpec, label: int | None) -> None:
     raise ConfigError(f"--label: got {label}, expected a class in [0, {spec.num_classes - 1}]")
 
 
-def generate(spec: train.GANSpec, state: GANState, z_NxZ: jax.Array, labels_N: jax.Array | None,
-             chunk: int = 1000) -> np.ndarray:
-  """uint8 images_NxHxWxC of the state's sampling weights (eval mode) for the given inputs."""
-  sampler = train.make_sampler(spec)
-  images = []
-  for start in range(0, z_NxZ.shape[0], chunk):
-    labels = None if labels_N is None else labels_N[start:start + chunk]
-    images.append(jax.device_get(sampler(state.sampling_params(), state.g_batch_stats,
-                                         z_NxZ[start:start + chunk], labels)))
-  return np.concatenate(images)
-
-
-def class_inputs(spec: train.GANSpec, key: jax.Array, num: int,
+def class_inputs(spec: GANSpec, key: jax.Array, num: int,
                  label: int) -> tuple[jax.Array, jax.Array]:
   """(z_NxZ, labels_N): noise from `key`, every label `label`."""
   check_label(spec, label)
-  return train.sample_noise(spec, key, num), jnp.full((num,), label, jnp.int32)
+  return sample_noise(spec, key, num), jnp.full((num,), label, jnp.int32)
 
 
-def walk_inputs(spec: train.GANSpec, key: jax.Array, num_frames: int,
+def walk_inputs(spec: GANSpec, key: jax.Array, num_frames: int,
                 label: int | None = None) -> tuple[jax.Array, jax.Array | None]:
   """(z_TxZ, labels_T) of a walk along the great circle between two random latents.
 
-  The two latents are `train.sample_noise(spec, key, 2)`: frame 0 is exactly the first and frame
-  T-1 the second. A conditional generator keeps one class along the walk: `label`, else a class
-  drawn from `fold_in(key, 1)`.
+  The two latents are `sample_noise(spec, key, 2)`: frame 0 is exactly the first and frame T-1 the
+  second. A conditional generator keeps one class along the walk: `label`, else a class drawn from
+  `fold_in(key, 1)`.
   """
   if num_frames < 2:
     raise ConfigError(f"--num: a latent walk needs at least 2 frames, got {num_frames}")
   check_label(spec, label)
-  z_2xZ = train.sample_noise(spec, key, 2)
+  z_2xZ = sample_noise(spec, key, 2)
   z_TxZ = slerp(z_2xZ[0], z_2xZ[1], jnp.linspace(0.0, 1.0, num_frames))
   if not spec.num_classes:
     return z_TxZ, None

@@ -11,13 +11,15 @@ truncated or corrupt file is rejected anyway by the IDX reader.
 
 import gzip
 import hashlib
+import logging
 import os
-import sys
 
 import tensorflow_datasets as tfds
 
-from jaxgan import data as data_lib
+from jaxgan import idx
 from jaxgan.errors import DataError
+
+log = logging.getLogger(__name__)
 
 # sha256 of the uncompressed canonical MNIST files (`gunzip -c FILE.gz | sha256sum`).
 MNIST_SHA256 = {
@@ -40,8 +42,8 @@ class _LocalIdxMixin:
     return [
         tfds.core.SplitGenerator(
             name=split, gen_kwargs=dict(zip(("images", "labels"),
-                                            data_lib.read_idx_split(self._idx_dir, split))))
-        for split in data_lib.IDX_FILES
+                                            idx.read_idx_split(self._idx_dir, split))))
+        for split in idx.IDX_FILES
     ]
 
   def _generate_examples(self, images, labels):
@@ -85,7 +87,7 @@ def check_mnist_sha256(idx_dir: str) -> list[str]:
   """Compares the uncompressed IDX files with the canonical MNIST checksums.
 
   Returns:
-    One warning line per file whose checksum differs (empty when all match).
+    One warning per file whose checksum differs (empty when all match).
   """
   warnings = []
   for name, expected in MNIST_SHA256.items():
@@ -98,7 +100,7 @@ def check_mnist_sha256(idx_dir: str) -> list[str]:
     except (OSError, EOFError) as e:
       raise DataError(f"cannot read IDX file {path}: {e}") from e
     if digest.hexdigest() != expected:
-      warnings.append(f"warning: {path}: uncompressed sha256 {digest.hexdigest()} differs from "
+      warnings.append(f"{path}: uncompressed sha256 {digest.hexdigest()} differs from "
                       f"the canonical MNIST file's {expected}")
   return warnings
 
@@ -107,7 +109,7 @@ def prepare(dataset: str, idx_dir: str, data_dir: str = "") -> str:
   """Prepares the TFDS `dataset` in `data_dir` from the IDX .gz files in `idx_dir` (idempotent).
 
   A dataset already prepared is left as it is, in well under a second. For MNIST, a checksum that
-  differs from the canonical files' is printed as a warning on stderr; for another dataset, the
+  differs from the canonical files' is logged as a warning; for another dataset, the
   canonical MNIST files are refused.
 
   Returns:
@@ -125,12 +127,12 @@ def prepare(dataset: str, idx_dir: str, data_dir: str = "") -> str:
   mismatches = check_mnist_sha256(idx_dir)
   if dataset == "mnist":
     for line in mismatches:
-      print(line, file=sys.stderr, flush=True)
+      log.warning("%s", line)
   elif not mismatches:
     raise DataError(f"{idx_dir} holds the MNIST files, not {dataset}; point the IDX folder "
                     f"(--idx_dir or config.data.idx_dir) at the {dataset} files")
-  for split in data_lib.IDX_FILES:  # Fail on a bad file before TFDS starts writing.
-    data_lib.read_idx_split(idx_dir, split)
+  for split in idx.IDX_FILES:  # Fail on a bad file before TFDS starts writing.
+    idx.read_idx_split(idx_dir, split)
   builder = BUILDERS[dataset](idx_dir=idx_dir, data_dir=data_dir)
   builder.download_and_prepare(
       download_config=tfds.download.DownloadConfig(try_download_gcs=False))

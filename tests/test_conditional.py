@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 
 from experiments.configs import cgan, smoke
-from jaxgan import evaluation, sampling, train
+from jaxgan import checkpoint, evaluation, gan, loop, sampling
 from jaxgan.errors import ConfigError
 from tests.conftest import REPO_ROOT
 from tests.test_runner import tiny_idx_dir  # noqa: F401  (a fixture)
@@ -31,7 +31,7 @@ def _conditional_smoke_config(idx_dir, **overrides):
 def conditional_run(tiny_idx_dir, tmp_path_factory):  # noqa: F811
   """The workdir of a 4-step conditional smoke run on random images."""
   workdir = str(tmp_path_factory.mktemp("cgan"))
-  train.train_and_evaluate(_conditional_smoke_config(tiny_idx_dir, num_steps=4), workdir)
+  loop.train_and_evaluate(_conditional_smoke_config(tiny_idx_dir, num_steps=4), workdir)
   return workdir
 
 
@@ -40,7 +40,7 @@ def unconditional_run(tiny_idx_dir, tmp_path_factory):  # noqa: F811
   workdir = str(tmp_path_factory.mktemp("gan"))
   config = _conditional_smoke_config(tiny_idx_dir, num_steps=2)
   config.model.conditional = False
-  train.train_and_evaluate(config, workdir)
+  loop.train_and_evaluate(config, workdir)
   return workdir
 
 
@@ -63,30 +63,30 @@ def test_slerp_of_parallel_latents_is_the_straight_line():
 
 
 def test_walk_endpoints_are_the_two_generated_images(conditional_run):
-  _, state, spec = train.restore_run(conditional_run)
+  config, state, spec = checkpoint.restore_run(conditional_run)
   key = jax.random.PRNGKey(5)
   z_TxZ, labels_T = sampling.walk_inputs(spec, key, 7, label=3)
   assert z_TxZ.shape == (7, spec.latent_dim)
   np.testing.assert_array_equal(labels_T, np.full(7, 3))
-  walk = sampling.generate(spec, state, z_TxZ, labels_T)
-  ends = sampling.generate(spec, state, train.sample_noise(spec, key, 2), labels_T[:2])
+  walk = sampling.generate(spec, state, z_TxZ, labels_T, mode="running")
+  ends = sampling.generate(spec, state, gan.sample_noise(spec, key, 2), labels_T[:2], mode="running")
   np.testing.assert_array_equal(walk[0], ends[0])
   np.testing.assert_array_equal(walk[-1], ends[1])
   assert not np.array_equal(walk[0], walk[-1])
 
 
 def test_class_inputs_and_labels_out_of_range(conditional_run, unconditional_run):
-  _, state, spec = train.restore_run(conditional_run)
+  config, state, spec = checkpoint.restore_run(conditional_run)
   z_NxZ, labels_N = sampling.class_inputs(spec, jax.random.PRNGKey(0), 5, 9)
   assert z_NxZ.shape == (5, spec.latent_dim)
   np.testing.assert_array_equal(labels_N, np.full(5, 9))
   # The label reaches the generator: same noise, another class, other images.
-  images_9 = sampling.generate(spec, state, z_NxZ, labels_N)
-  images_2 = sampling.generate(spec, state, z_NxZ, jnp.full((5,), 2, jnp.int32))
+  images_9 = sampling.generate(spec, state, z_NxZ, labels_N, mode="running")
+  images_2 = sampling.generate(spec, state, z_NxZ, jnp.full((5,), 2, jnp.int32), mode="running")
   assert not np.array_equal(images_9, images_2)
   with pytest.raises(ConfigError, match=r"--label: got 10, expected a class in \[0, 9\]"):
     sampling.class_inputs(spec, jax.random.PRNGKey(0), 5, 10)
-  _, _, plain_spec = train.restore_run(unconditional_run)
+  _, _, plain_spec = checkpoint.restore_run(unconditional_run)
   with pytest.raises(ConfigError, match="not class-conditional"):
     sampling.class_inputs(plain_spec, jax.random.PRNGKey(0), 5, 1)
 
@@ -116,9 +116,9 @@ def test_generate_label_and_interpolate_commands(conditional_run, unconditional_
   for process in (sevens, walk):
     assert process.wait() == 0, process.stderr.read()
 
-  _, state, spec = train.restore_run(conditional_run)
-  expected = sampling.generate(spec, state, *sampling.class_inputs(spec, jax.random.PRNGKey(0), 6,
-                                                                   7))
+  config, state, spec = checkpoint.restore_run(conditional_run)
+  expected = sampling.generate(spec, state, *sampling.class_inputs(spec, jax.random.PRNGKey(0), 6, 7),
+                              mode=config.sampling)
   np.testing.assert_array_equal(np.load(tmp_path / "sevens.npy"), expected[..., 0])
   with Image.open(tmp_path / "walk.gif") as gif:
     assert gif.n_frames == 5 and gif.size == (28 * 4, 28 * 4)
@@ -136,7 +136,7 @@ def label_accuracy(spec, state, evaluator, num_per_class: int, seed: int = 0) ->
   accuracy = []
   for label in range(spec.num_classes):
     images = sampling.generate(spec, state, *sampling.class_inputs(
-        spec, jax.random.PRNGKey(seed), num_per_class, label))
+        spec, jax.random.PRNGKey(seed), num_per_class, label), mode="running")
     _, logits = evaluation.features_and_logits(evaluator, images)
     accuracy.append(np.mean(np.argmax(logits, axis=1) == label))
   return np.array(accuracy)
@@ -153,8 +153,8 @@ def test_conditional_generator_honours_labels(mnist_idx_dir, tmp_path):
       checkpoint_every_steps=LABEL_TEST_STEPS)
   config.model.update(latent_dim=32, g_hidden=(128, 256), d_hidden=(256, 128))
   config.optimizer.update(g_lr=1e-3, d_lr=1e-3, b1=0.5, b2=0.999, weight_decay=0.0)
-  state = train.train_and_evaluate(config, str(tmp_path))
-  _, _, spec = train.restore_run(str(tmp_path))
+  state = loop.train_and_evaluate(config, str(tmp_path))
+  _, _, spec = checkpoint.restore_run(str(tmp_path))
   accuracy = label_accuracy(spec, state, evaluation.load_evaluator(), 100)
   print("accuracy per label:", np.round(accuracy, 2))
   assert accuracy.mean() > 0.25 and np.sum(accuracy > 0.5) >= 3, accuracy

@@ -13,7 +13,8 @@ import numpy as np
 import pytest
 
 from experiments.configs import best, dcgan, smoke
-from jaxgan import checkpoint, config_validation, run_eval, train
+from jaxgan import checkpoint, config_validation, gan, loop, run_eval, sampling
+from jaxgan import data as data_lib
 from jaxgan.errors import ConfigError
 from tests.conftest import REPO_ROOT
 
@@ -55,7 +56,7 @@ def _config(idx_dir, **overrides):
 @pytest.fixture(scope="module")
 def eval_run(idx_dir, tmp_path_factory):
   workdir = str(tmp_path_factory.mktemp("eval_run"))
-  return workdir, train.train_and_evaluate(_config(idx_dir), workdir)
+  return workdir, loop.train_and_evaluate(_config(idx_dir), workdir)
 
 
 def _metrics(workdir):
@@ -77,10 +78,10 @@ def test_training_evaluates_and_keeps_the_best_checkpoint(eval_run):
     assert r["eval/num"] == 64 and r["eval/fcd"] > 0 and r["eval/fcd_ratio"] > 0
     assert 1 <= r["eval/mnist_score"] <= 10 and 0 <= r["eval/precision"] <= 1
   best_step = min(periodic, key=lambda r: r["eval/fcd"])["step"]
-  with checkpoint.Checkpoints(os.path.join(workdir, run_eval.BEST_DIR), create=False) as ckpts:
+  with checkpoint.Checkpoints(os.path.join(workdir, checkpoint.BEST_DIR), create=False) as ckpts:
     assert ckpts.all_steps() == [best_step]
     assert ckpts.run_info(best_step)["fcd"] == min(r["eval/fcd"] for r in periodic)
-  _, best_state, _ = train.restore_run(workdir, best=True)
+  _, best_state, _ = checkpoint.restore_run(workdir, best=True)
   assert int(best_state.step) == best_step
 
   (final,) = [r for r in records if "eval_final/fcd" in r]
@@ -95,9 +96,9 @@ def test_training_evaluates_and_keeps_the_best_checkpoint(eval_run):
 def test_best_checkpoint_survives_a_resume(eval_run, idx_dir, tmp_path):
   """A run stopped and resumed keeps the same best checkpoint as the uninterrupted one."""
   workdir = str(tmp_path)
-  train.train_and_evaluate(_config(idx_dir, num_steps=20, eval_final_num=0), workdir)
-  train.train_and_evaluate(_config(idx_dir, eval_final_num=0), workdir)
-  steps = lambda d: checkpoint.Checkpoints(os.path.join(d, run_eval.BEST_DIR), create=False)
+  loop.train_and_evaluate(_config(idx_dir, num_steps=20, eval_final_num=0), workdir)
+  loop.train_and_evaluate(_config(idx_dir, eval_final_num=0), workdir)
+  steps = lambda d: checkpoint.Checkpoints(os.path.join(d, checkpoint.BEST_DIR), create=False)
   with steps(workdir) as resumed, steps(eval_run[0]) as uninterrupted:
     assert resumed.all_steps() == uninterrupted.all_steps()
 
@@ -135,47 +136,47 @@ def test_generate_best(eval_run, tmp_path):
   result = _run("experiments.generate", f"--workdir={workdir}", "--best", "--num=5", "--seed=3",
                 f"--output={output}")
   assert result.returncode == 0, result.stderr
-  _, state, spec = train.restore_run(workdir, best=True)
-  expected = train.sample_images(spec, state, jax.random.PRNGKey(3), 5)[..., 0]
+  _, state, spec = checkpoint.restore_run(workdir, best=True)
+  expected = sampling.sample_images(spec, state, jax.random.PRNGKey(3), 5, mode="running")[..., 0]
   np.testing.assert_array_equal(np.load(output), expected)
 
 
 def test_too_many_eval_samples_fail_before_training(idx_dir, tmp_path):
   with pytest.raises(ConfigError, match=r"config.eval_num: got 256, expected an integer in \[2, 200\]"):
-    train.train_and_evaluate(_config(idx_dir, eval_num=256), str(tmp_path))
+    loop.train_and_evaluate(_config(idx_dir, eval_num=256), str(tmp_path))
   assert not os.path.exists(tmp_path / "metrics.jsonl")
 
 
 def test_ema_is_checkpointed_and_used_for_samples(eval_run):
   workdir, final_state = eval_run
-  _, restored, spec = train.restore_run(workdir)
+  _, restored, spec = checkpoint.restore_run(workdir)
   assert restored.ema_params is not None
   for a, b in zip(jax.tree.leaves(restored.ema_params), jax.tree.leaves(final_state.ema_params)):
     np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
   key = jax.random.PRNGKey(0)
-  z_BxZ, _ = train.fixed_inputs(spec, key, 8)
-  sampler = train.make_sampler(spec)
-  from_ema = sampler(restored.ema_params, restored.g_batch_stats, z_BxZ, None)
-  from_g = sampler(restored.g_params, restored.g_batch_stats, z_BxZ, None)
+  z_BxZ, _ = sampling.fixed_inputs(spec, key, 8)
+  sample = lambda params: data_lib.to_uint8(
+      spec.generate(params, restored.g_batch_stats, z_BxZ, None, train=False)[0], spec.value_range)
+  from_ema, from_g = sample(restored.ema_params), sample(restored.g_params)
   assert not np.array_equal(from_ema, from_g)
-  np.testing.assert_array_equal(train.sample_images(spec, restored, key, 8), from_ema)
+  np.testing.assert_array_equal(sampling.sample_images(spec, restored, key, 8, mode="running"), from_ema)
 
 
 def test_ema_update_in_the_step(idx_dir):
   """After step 0, ema = d * ema + (1 - d) * new g_params from the initial g, d = min(decay, 1/10)."""
   config = _config(idx_dir)
-  state, spec = train.init_state(config, (28, 28, 1))
+  state, spec = gan.init_state(config, (28, 28, 1))
   initial_g = state.g_params
   real = jnp.zeros((16, 28, 28, 1))
-  z = train.sample_noise(spec, jax.random.PRNGKey(1), 16)
-  new, _ = train.gan_update(spec, state, real, None, z)
+  z = gan.sample_noise(spec, jax.random.PRNGKey(1), 16)
+  new, _ = gan.gan_update(spec, state, real, None, z)
   decay = min(EMA_DECAY, 1 / 10)  # The warm-up's value at step 0.
   expected = jax.tree.map(lambda e, g: decay * e + (1 - decay) * g, initial_g, new.g_params)
   for a, b in zip(jax.tree.leaves(new.ema_params), jax.tree.leaves(expected)):
     np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-6, atol=1e-7)
   assert not np.allclose(np.asarray(jax.tree.leaves(new.ema_params)[0]),
                          np.asarray(jax.tree.leaves(new.g_params)[0]))
-  no_ema, _ = train.init_state(_config(idx_dir, ema_decay=0.0), (28, 28, 1))
+  no_ema, _ = gan.init_state(_config(idx_dir, ema_decay=0.0), (28, 28, 1))
   assert no_ema.ema_params is None and no_ema.sampling_params() is no_ema.g_params
 
 

@@ -10,7 +10,7 @@ import scipy.linalg
 
 from experiments.configs import mlp_gan
 from jaxgan import data as data_lib
-from jaxgan import evaluation
+from jaxgan import evaluation, feature_metrics, idx
 from jaxgan.errors import JaxganError
 
 
@@ -23,7 +23,7 @@ def _random_spd(rng, dim):
 
 def test_fcd_of_a_set_with_itself_is_zero():
   feats = np.random.default_rng(0).normal(size=(2000, 32)) * 3.0 + 1.0
-  assert abs(evaluation.fcd(feats, feats)) < 1e-8
+  assert abs(feature_metrics.fcd(feats, feats)) < 1e-8
 
 
 def test_frechet_distance_matches_sqrtm_reference():
@@ -32,7 +32,7 @@ def test_frechet_distance_matches_sqrtm_reference():
   s1, s2 = _random_spd(rng, 6), _random_spd(rng, 6)
   covmean = scipy.linalg.sqrtm(s1 @ s2).real
   expected = np.sum((mu1 - mu2) ** 2) + np.trace(s1 + s2 - 2.0 * covmean)
-  np.testing.assert_allclose(evaluation.frechet_distance(mu1, s1, mu2, s2), expected, rtol=1e-9)
+  np.testing.assert_allclose(feature_metrics.frechet_distance(mu1, s1, mu2, s2), expected, rtol=1e-9)
 
 
 def test_fcd_of_samples_approaches_the_closed_form():
@@ -45,7 +45,7 @@ def test_fcd_of_samples_approaches_the_closed_form():
   x = mu1 + (rng.normal(size=(num, dim)) * np.sqrt(a)) @ q.T
   y = mu2 + (rng.normal(size=(num, dim)) * np.sqrt(b)) @ q.T
   expected = np.sum((mu1 - mu2) ** 2) + np.sum((np.sqrt(a) - np.sqrt(b)) ** 2)
-  np.testing.assert_allclose(evaluation.fcd(x, y), expected, rtol=0.02)
+  np.testing.assert_allclose(feature_metrics.fcd(x, y), expected, rtol=0.02)
 
 
 # --- KID ---------------------------------------------------------------------------------------
@@ -63,7 +63,7 @@ def _mmd2_loops(x, y):
 def test_kid_matches_loop_reference():
   rng = np.random.default_rng(3)
   x, y = rng.normal(size=(30, 4)), rng.normal(0.5, 1.2, size=(30, 4))
-  mean, std = evaluation.kid(x, y, num_subsets=2, subset_size=30)
+  mean, std = feature_metrics.kid(x, y, num_subsets=2, subset_size=30)
   # A subset of the whole set is a permutation of it, and MMD^2 does not depend on the order.
   np.testing.assert_allclose(mean, _mmd2_loops(x, y), rtol=1e-10)
   assert std < 1e-12
@@ -82,7 +82,7 @@ def test_kid_of_gaussians_matches_the_closed_form():
   a, b = np.full(dim, 1.0), np.full(dim, -0.5)
   x, y = a + rng.normal(size=(20_000, dim)), b + rng.normal(size=(20_000, dim))
   expected = _expected_kernel(a, a) + _expected_kernel(b, b) - 2 * _expected_kernel(a, b)
-  mean, std = evaluation.kid(x, y, num_subsets=20, subset_size=500)
+  mean, std = feature_metrics.kid(x, y, num_subsets=20, subset_size=500)
   np.testing.assert_allclose(mean, expected, rtol=0.03)  # 0.03 * 14.8 = 2.4 std / sqrt(20).
   assert std > 0
 
@@ -90,7 +90,7 @@ def test_kid_of_gaussians_matches_the_closed_form():
 def test_kid_is_unbiased_for_one_distribution():
   rng = np.random.default_rng(5)
   x, y = rng.normal(size=(10_000, 16)), rng.normal(size=(10_000, 16))
-  mean, std = evaluation.kid(x, y, num_subsets=100, subset_size=200)
+  mean, std = feature_metrics.kid(x, y, num_subsets=100, subset_size=200)
   # Keeping the diagonal terms would bias it by about 2 E k(x, x) / m = 2 * 8.8 / 200 = 0.09.
   assert abs(mean) < 3 * std / np.sqrt(100)
   assert abs(mean) < 0.01
@@ -103,20 +103,20 @@ def _confident_logits(labels):
 
 
 def test_mnist_score_of_one_class_is_one():
-  assert evaluation.mnist_score(_confident_logits(np.full(500, 3))) == pytest.approx(1.0, abs=1e-6)
+  assert feature_metrics.mnist_score(_confident_logits(np.full(500, 3))) == pytest.approx(1.0, abs=1e-6)
 
 
 def test_mnist_score_of_balanced_confident_set_is_ten():
-  assert evaluation.mnist_score(_confident_logits(np.arange(1000) % 10)) == pytest.approx(
+  assert feature_metrics.mnist_score(_confident_logits(np.arange(1000) % 10)) == pytest.approx(
       10.0, rel=1e-6)
 
 
 def test_class_kl():
-  assert evaluation.class_kl(_confident_logits(np.arange(1000) % 10)) == pytest.approx(0.0, abs=1e-12)
-  assert evaluation.class_kl(_confident_logits(np.full(100, 7))) == pytest.approx(np.log(10))
+  assert feature_metrics.class_kl(_confident_logits(np.arange(1000) % 10)) == pytest.approx(0.0, abs=1e-12)
+  assert feature_metrics.class_kl(_confident_logits(np.full(100, 7))) == pytest.approx(np.log(10))
   hist = np.array([0.5, 0.5] + [0.0] * 8)
   two_classes = _confident_logits(np.arange(100) % 2)
-  assert evaluation.class_kl(two_classes) == pytest.approx(np.sum(hist[:2] * np.log(hist[:2] * 10)))
+  assert feature_metrics.class_kl(two_classes) == pytest.approx(np.sum(hist[:2] * np.log(hist[:2] * 10)))
 
 
 # --- precision and recall ----------------------------------------------------------------------
@@ -131,24 +131,24 @@ def _precision_recall_reference(real, fake, k):
 
 def test_precision_recall_of_identical_sets_is_one():
   feats = np.random.default_rng(6).normal(size=(3000, 16))
-  assert evaluation.precision_recall(feats, feats, k=3, block=700) == (1.0, 1.0)
+  assert feature_metrics.precision_recall(feats, feats, k=3, block=700) == (1.0, 1.0)
 
 
 def test_precision_recall_matches_brute_force():
   rng = np.random.default_rng(7)
   real, fake = rng.normal(size=(300, 8)), rng.normal(0.4, 0.7, size=(250, 8))
-  precision, recall = evaluation.precision_recall(real, fake, k=3, block=64)
+  precision, recall = feature_metrics.precision_recall(real, fake, k=3, block=64)
   expected = _precision_recall_reference(real, fake, 3)
   assert (precision, recall) == pytest.approx(expected, abs=1e-12)
-  radii = evaluation.knn_sq_radii(real, 3, block=100)
-  assert evaluation.precision_recall(real, fake, real_sq_radii_N=radii) == (precision, recall)
+  radii = feature_metrics.knn_sq_radii(real, 3, block=100)
+  assert feature_metrics.precision_recall(real, fake, real_sq_radii_N=radii) == (precision, recall)
   assert 0.0 < precision < 1.0 and 0.0 < recall < 1.0
 
 
 def test_precision_recall_of_disjoint_sets_is_zero():
   rng = np.random.default_rng(8)
   real, fake = rng.normal(size=(500, 8)), rng.normal(size=(400, 8)) + 100.0
-  assert evaluation.precision_recall(real, fake) == (0.0, 0.0)
+  assert feature_metrics.precision_recall(real, fake) == (0.0, 0.0)
 
 
 # --- the evaluator network ---------------------------------------------------------------------
@@ -202,7 +202,7 @@ def test_shipped_weights_reach_their_accuracy(mnist_idx_dir, shipped_evaluator):
     info = json.load(f)
   assert info["sha256"] == evaluation.sha256_of(
       os.path.join(evaluation.WEIGHTS_DIR, evaluation.WEIGHTS_FILE))
-  images, labels = data_lib.read_idx_split(mnist_idx_dir, "test")
+  images, labels = idx.read_idx_split(mnist_idx_dir, "test")
   _, logits = evaluation.features_and_logits(shipped_evaluator, images)
   accuracy = np.mean(np.argmax(logits, axis=1) == labels)
   assert accuracy >= 0.992
@@ -220,14 +220,14 @@ def test_degraded_sets_score_worse_than_real(mnist_idx_dir, shipped_evaluator):
   data_config = mlp_gan.get_config().data
   data_config.source, data_config.idx_dir = "idx", mnist_idx_dir
   reference = evaluation.load_reference(shipped_evaluator, data_config)
-  train_images, train_labels = data_lib.read_idx_split(mnist_idx_dir, "train")
+  train_images, train_labels = idx.read_idx_split(mnist_idx_dir, "train")
   heldout, heldout_labels = train_images[-10_000:], train_labels[-10_000:]
   real = evaluation.evaluate_images(shipped_evaluator, heldout[:2000], reference, kid_subsets=5)
   assert real["fcd_ratio"] == pytest.approx(1.0) and real["recall_ratio"] == pytest.approx(1.0)
   assert 1 < real["fcd"] < 10 and real["mnist_score"] > 9.5 and real["precision"] > 0.7
   num = 5000
   real_features, _ = evaluation.features_and_logits(shipped_evaluator, heldout[:num])
-  real_fcd = evaluation.fcd(real_features, reference.test_features)
+  real_fcd = feature_metrics.fcd(real_features, reference.test_features)
   degraded = {
       "dropped class": heldout[heldout_labels != 0][:num],
       "blur": _box_blur(heldout[:num]),
@@ -235,7 +235,7 @@ def test_degraded_sets_score_worse_than_real(mnist_idx_dir, shipped_evaluator):
   }
   for name, images in degraded.items():
     feats, _ = evaluation.features_and_logits(shipped_evaluator, images)
-    assert evaluation.fcd(feats, reference.test_features) > 2 * real_fcd, name
+    assert feature_metrics.fcd(feats, reference.test_features) > 2 * real_fcd, name
 
 
 def test_random_shift_translates_each_image():

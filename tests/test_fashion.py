@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from experiments.configs import smoke
-from jaxgan import data, tfds_import, train
+from jaxgan import data, idx, loop, tfds_import
 from jaxgan.errors import DataError
 from tests.conftest import REPO_ROOT
 
@@ -47,13 +47,13 @@ def test_fashion_mnist_import_and_smoke_run(fashion_idx_dir, tmp_path, capfd):
   config = smoke.get_config()
   config.data.update(dataset="fashion_mnist", source="tfds", tfds_data_dir=tfds_dir, idx_dir="")
   images_N, labels_N = data.load_split(config.data, "test")
-  idx_images_N, idx_labels_N = data.read_idx_split(fashion_idx_dir, "test")
+  idx_images_N, idx_labels_N = idx.read_idx_split(fashion_idx_dir, "test")
   assert _examples(images_N, labels_N) == _examples(idx_images_N, idx_labels_N)  # TFDS reorders.
   assert images_N.mean() > 60  # Clothes cover far more of the frame than digits (MNIST: 33).
 
   config.update(num_steps=20, eval_every_steps=10, eval_num=256)
   workdir = tmp_path / "run"
-  train.train_and_evaluate(config, str(workdir))
+  loop.train_and_evaluate(config, str(workdir))
   assert "evaluation skipped: the evaluator is an MNIST digit classifier" in capfd.readouterr().err
   assert (workdir / "samples" / "step_0000020.png").is_file()
   assert not (workdir / "eval.json").exists() and not (workdir / "checkpoints_best").exists()

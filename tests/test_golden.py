@@ -14,7 +14,7 @@ import pytest
 
 from experiments.configs import mlp_gan
 from jaxgan import data as data_lib
-from jaxgan import train
+from jaxgan import gan
 from tests.reference import golden
 
 # Measured: losses agree within 2e-7 relative, parameters within 5.4e-7 absolute. The largest gaps are
@@ -56,7 +56,7 @@ def to_jax(torch_values: dict[str, np.ndarray]) -> tuple[dict, dict, dict]:
 
 def golden_state():
   """The seed state and spec with PyTorch's initial weights and fresh optimizer states."""
-  state, spec = train.init_state(mlp_gan.get_config(), (28, 28, 1))
+  state, spec = gan.init_state(mlp_gan.get_config(), (28, 28, 1))
   g_params, g_batch_stats, d_params = to_jax(golden.initial_weights())
   chex.assert_trees_all_equal_shapes_and_dtypes(
       (g_params, g_batch_stats, d_params), (state.g_params, state.g_batch_stats, state.d_params))
@@ -71,7 +71,7 @@ def jax_run(golden_file):
   per-step metrics)."""
   state, spec = golden_state()
   real_SxBxHxWx1 = np.transpose(golden_file["real_SxBx1xHxW"], (0, 1, 3, 4, 2))
-  step = jax.jit(functools.partial(train.gan_update, spec), donate_argnums=0)
+  step = jax.jit(functools.partial(gan.gan_update, spec), donate_argnums=0)
   weights, history = {}, []
   for s in range(1, golden.NUM_STEPS + 1):
     state, metrics = step(state, jnp.asarray(real_SxBxHxWx1[s - 1]), None,
@@ -99,10 +99,10 @@ def tiny_config():
 
 
 def test_step_traces_once():
-  state, spec = train.init_state(tiny_config(), (28, 28, 1))
+  state, spec = gan.init_state(tiny_config(), (28, 28, 1))
 
   def update(state, real, z):
-    return train.gan_update(spec, state, real, None, z)
+    return gan.gan_update(spec, state, real, None, z)
 
   chex.clear_trace_counter()
   step = jax.jit(chex.assert_max_traces(update, n=1), donate_argnums=0)
@@ -114,13 +114,13 @@ def test_step_traces_once():
 
 
 def test_make_train_step_on_device_dataset():
-  state, spec = train.init_state(tiny_config(), (28, 28, 1))
+  state, spec = gan.init_state(tiny_config(), (28, 28, 1))
   batch_size, num_examples = 8, 40
   rng = np.random.default_rng(0)
   images = jax.device_put(rng.integers(0, 256, (num_examples, 28, 28, 1), dtype=np.uint8))
   labels = jax.device_put(rng.integers(0, 10, (num_examples,), dtype=np.int32))
   steps_per_epoch = data_lib.steps_per_epoch(num_examples, batch_size)
-  train_step = train.make_train_step(spec, batch_size, steps_per_epoch)
+  train_step = gan.make_train_step(spec, batch_size, steps_per_epoch)
   perm = data_lib.epoch_permutation(jax.random.PRNGKey(0), 0, num_examples)
   d_before = jax.tree.map(np.asarray, state.d_params)
   for _ in range(steps_per_epoch):

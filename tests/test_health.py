@@ -1,11 +1,13 @@
 """GAN health alarms: pure checks, one warning per onset, never a crash; broken GANs set them off."""
 
+import logging
+
 import jax
 import numpy as np
 import pytest
 
 from experiments.configs import smoke
-from jaxgan import health, train
+from jaxgan import gan, health, loop, sampling
 from jaxgan.errors import JaxganError
 from tests.test_runner import _write_idx, tiny_idx_dir  # pylint: disable=unused-import
 
@@ -74,11 +76,11 @@ def test_nonfinite_streak_stops_exactly_at_the_limit_naming_step_and_quantities(
 def test_constant_generator_sets_off_the_diversity_alarm():
   """A real generator whose weights are all zero outputs sigmoid(0) = 0.5 for any noise."""
   config = smoke.get_config()
-  state, spec = train.init_state(config, (28, 28, 1))
+  state, spec = gan.init_state(config, (28, 28, 1))
   key = jax.random.PRNGKey(0)
-  healthy = train.sample_images(spec, state, key, 32)
+  healthy = sampling.sample_images(spec, state, key, 32, mode="running")
   broken = state.replace(g_params=jax.tree.map(np.zeros_like, state.g_params))
-  collapsed = train.sample_images(spec, broken, key, 32)
+  collapsed = sampling.sample_images(spec, broken, key, 32, mode="running")
   assert _monitor().update(10, dict(d_loss=1.0), samples=healthy) == []
   (warning,) = _monitor().update(10, dict(d_loss=1.0), samples=collapsed)
   assert "collapsed diversity: samples differ by 0 RMS per pixel" in warning
@@ -95,20 +97,21 @@ def blank_idx_dir(tmp_path_factory):
   return str(path)
 
 
-def _train_and_read_warnings(idx_dir, workdir, capfd, num_steps, **optimizer):
+def _train_and_read_warnings(idx_dir, workdir, caplog, num_steps, **optimizer):
   config = smoke.get_config()
   config.data.source, config.data.idx_dir = "idx", idx_dir
   config.num_steps, config.log_every_steps, config.checkpoint_every_steps = num_steps, 1, num_steps
   config.optimizer.update(optimizer)
   config.health.d_loss_floor, config.health.d_loss_patience = 0.05, 3
-  state = train.train_and_evaluate(config, str(workdir))
+  state = loop.train_and_evaluate(config, str(workdir))
   assert int(state.step) == num_steps  # Warnings never stop a run.
-  return [line for line in capfd.readouterr().err.splitlines() if line.startswith("warning: ")]
+  return [r.getMessage() for r in caplog.records
+          if r.name.startswith("jaxgan") and r.levelno == logging.WARNING]
 
 
 @pytest.mark.slow
-def test_frozen_generator_lets_the_discriminator_win(blank_idx_dir, tmp_path, capfd):
-  warnings = _train_and_read_warnings(blank_idx_dir, tmp_path, capfd, 30, g_lr=1e-12,
+def test_frozen_generator_lets_the_discriminator_win(blank_idx_dir, tmp_path, caplog):
+  warnings = _train_and_read_warnings(blank_idx_dir, tmp_path, caplog, 30, g_lr=1e-12,
                                       d_lr=1e-2)
   assert any("health: the discriminator has won: d_loss below 0.05 for 3 log steps" in w
              for w in warnings), warnings
@@ -116,6 +119,6 @@ def test_frozen_generator_lets_the_discriminator_win(blank_idx_dir, tmp_path, ca
 
 @pytest.mark.slow
 def test_huge_discriminator_learning_rate_sets_off_the_gradient_alarm(tiny_idx_dir, tmp_path,
-                                                                      capfd):
-  warnings = _train_and_read_warnings(tiny_idx_dir, tmp_path, capfd, 5, d_lr=1.0)
+                                                                      caplog):
+  warnings = _train_and_read_warnings(tiny_idx_dir, tmp_path, caplog, 5, d_lr=1.0)
   assert any("health: exploding gradients: d_grad_norm" in w for w in warnings), warnings

@@ -20,7 +20,7 @@ import jax
 import numpy as np
 import pytest
 
-from jaxgan import train
+from jaxgan import checkpoint
 from tests.conftest import REPO_ROOT
 from tests.state_compare import assert_same_state
 
@@ -117,7 +117,7 @@ def _checkpoint_steps(workdir) -> list[int]:
 
 
 def _restore(workdir, step):
-  _, state, _ = train.restore_run(str(workdir), step)
+  _, state, _ = checkpoint.restore_run(str(workdir), step)
   return jax.device_get(state)
 
 

@@ -10,7 +10,7 @@ import pytest
 
 from experiments.configs import dcgan, smoke
 from jaxgan import data as data_lib
-from jaxgan import parallel, train
+from jaxgan import gan, loop, parallel, rng
 from jaxgan.errors import ConfigError
 from tests.state_compare import assert_same_state, max_abs_diff
 
@@ -20,9 +20,9 @@ NUM_IMAGES = 64  # 4 steps an epoch at BATCH.
 
 
 def _write_tiny_idx(path, num=NUM_IMAGES) -> None:
-  rng = np.random.default_rng(0)
-  for name, array in (("train-images-idx3-ubyte.gz", rng.integers(0, 256, (num, 28, 28))),
-                      ("train-labels-idx1-ubyte.gz", rng.integers(0, 10, (num,)))):
+  np_rng = np.random.default_rng(0)
+  for name, array in (("train-images-idx3-ubyte.gz", np_rng.integers(0, 256, (num, 28, 28))),
+                      ("train-labels-idx1-ubyte.gz", np_rng.integers(0, 10, (num,)))):
     header = bytes([0, 0, 8, array.ndim]) + b"".join(struct.pack(">I", d) for d in array.shape)
     with gzip.open(path / name, "wb") as f:
       f.write(header + array.astype(np.uint8).tobytes())
@@ -54,7 +54,7 @@ def test_runner_rejects_batch_not_divisible_by_devices(tmp_path):
   config.data.source = "idx"
   config.data.idx_dir = str(tmp_path)
   with pytest.raises(ConfigError, match="config.batch_size: got 12, expected a multiple of the 8"):
-    train.train_and_evaluate(config, str(tmp_path / "run"))
+    loop.train_and_evaluate(config, str(tmp_path / "run"))
   assert not (tmp_path / "run" / "checkpoints").exists()
 
 
@@ -101,7 +101,7 @@ def _init(config):
   specs = []
 
   def init():
-    state, spec = train.init_state(config, IMAGE_SHAPE)
+    state, spec = gan.init_state(config, IMAGE_SHAPE)
     specs.append(spec)
     return state
 
@@ -111,17 +111,17 @@ def _init(config):
 def _train(initial, spec, mesh, num_steps):
   """`num_steps` of the jitted train step on `mesh` from the host state `initial`, fed as the runner
   feeds it: the dataset replicated on every device, the batch gathered in the step."""
-  rng = np.random.default_rng(0)
-  images_N = rng.integers(0, 256, (NUM_IMAGES, *IMAGE_SHAPE), dtype=np.uint8)
-  labels_N = rng.integers(0, 10, (NUM_IMAGES,), dtype=np.int32)
+  np_rng = np.random.default_rng(0)
+  images_N = np_rng.integers(0, 256, (NUM_IMAGES, *IMAGE_SHAPE), dtype=np.uint8)
+  labels_N = np_rng.integers(0, 10, (NUM_IMAGES,), dtype=np.int32)
   steps_per_epoch = data_lib.steps_per_epoch(NUM_IMAGES, BATCH)
   state = jax.device_put(initial, parallel.replicated(mesh))
   images, labels = parallel.put_replicated(mesh, images_N), parallel.put_replicated(mesh, labels_N)
-  step_fn = train.make_train_step(spec, BATCH, steps_per_epoch, parallel.batch_sharding(mesh))
+  step_fn = gan.make_train_step(spec, BATCH, steps_per_epoch, parallel.batch_sharding(mesh))
   for step in range(num_steps):
     if step % steps_per_epoch == 0:
       perm_N = parallel.put_replicated(mesh, np.asarray(data_lib.epoch_permutation(
-          train.stream_key(initial.key, train.DATA_STREAM), step // steps_per_epoch, NUM_IMAGES)))
+          rng.stream_key(initial.key, rng.DATA), step // steps_per_epoch, NUM_IMAGES)))
     state, metrics = step_fn(state, images, labels, perm_N)
   for leaf in jax.tree.leaves(state):
     assert leaf.sharding.is_fully_replicated and len(leaf.sharding.device_set) == mesh.size

@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 
 from experiments.configs import smoke
-from jaxgan import data as data_lib, train
+from jaxgan import data as data_lib
+from jaxgan import gan, rng
 from tests.conftest import REPO_ROOT
 
 NUM_EXAMPLES = 72  # Batch 16: 4 steps an epoch, 8 examples dropped.
@@ -20,20 +21,20 @@ NUM_EXAMPLES = 72  # Batch 16: 4 steps an epoch, 8 examples dropped.
 def _setup(dtype="float32"):
   config = smoke.get_config()
   config.dtype = dtype
-  rng = np.random.default_rng(0)
-  images = jnp.asarray(rng.integers(0, 256, (NUM_EXAMPLES, 28, 28, 1), dtype=np.uint8))
-  labels = jnp.asarray(rng.integers(0, 10, (NUM_EXAMPLES,), dtype=np.int32))
-  state, spec = train.init_state(config, (28, 28, 1))
+  np_rng = np.random.default_rng(0)
+  images = jnp.asarray(np_rng.integers(0, 256, (NUM_EXAMPLES, 28, 28, 1), dtype=np.uint8))
+  labels = jnp.asarray(np_rng.integers(0, 10, (NUM_EXAMPLES,), dtype=np.int32))
+  state, spec = gan.init_state(config, (28, 28, 1))
   steps_per_epoch = data_lib.steps_per_epoch(NUM_EXAMPLES, config.batch_size)
-  data_key = train.stream_key(state.key, train.DATA_STREAM)
+  data_key = rng.stream_key(state.key, rng.DATA)
   perms = [data_lib.epoch_permutation(data_key, e, NUM_EXAMPLES) for e in range(3)]
   return config, state, spec, images, labels, steps_per_epoch, perms
 
 
 def test_multi_step_equals_single_steps_across_epoch_boundaries():
   config, state, spec, images, labels, steps_per_epoch, perms = _setup()
-  single = train.make_train_step(spec, config.batch_size, steps_per_epoch)
-  fused = train.make_multi_step(spec, config.batch_size, steps_per_epoch, steps_per_call=3)
+  single = gan.make_train_step(spec, config.batch_size, steps_per_epoch)
+  fused = gan.make_multi_step(spec, config.batch_size, steps_per_epoch, steps_per_call=3)
   single_state = jax.tree.map(jnp.copy, state)
   single_losses = []
   for step in range(6):  # Steps 0-5: the second call spans the epoch 0 -> 1 boundary.
@@ -53,12 +54,12 @@ def test_multi_step_equals_single_steps_across_epoch_boundaries():
 def test_multi_step_rejects_more_steps_than_an_epoch():
   config, state, spec, *_ = _setup()
   with pytest.raises(ValueError, match="steps_per_call"):
-    train.make_multi_step(spec, config.batch_size, 4, steps_per_call=5)
+    gan.make_multi_step(spec, config.batch_size, 4, steps_per_call=5)
 
 
 def test_bfloat16_trains_and_keeps_float32_params():
   config, state, spec, images, labels, steps_per_epoch, perms = _setup("bfloat16")
-  fused = train.make_multi_step(spec, config.batch_size, steps_per_epoch, steps_per_epoch)
+  fused = gan.make_multi_step(spec, config.batch_size, steps_per_epoch, steps_per_epoch)
   d_losses = []
   for epoch in range(6):
     state, metrics_k = fused(state, images, labels, perms[epoch % 3], perms[(epoch + 1) % 3])

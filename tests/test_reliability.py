@@ -20,7 +20,7 @@ import jax
 import numpy as np
 import pytest
 
-from jaxgan import checkpoint, train
+from jaxgan import checkpoint
 from tests.conftest import REPO_ROOT
 from tests.test_runner import _assert_states_equal, tiny_idx_dir  # pylint: disable=unused-import
 
@@ -124,7 +124,7 @@ def _kill_during_a_save(cli: _Cli, workdir) -> list[str]:
 
 
 def _final_state(workdir):
-  return train.restore_run(str(workdir))[1]
+  return checkpoint.restore_run(str(workdir))[1]
 
 
 @pytest.fixture(scope="module")
@@ -329,7 +329,7 @@ def test_nonfinite_steps_are_skipped_never_saved_and_stop_the_run(damaged_runs):
   with checkpoint.Checkpoints(str(workdir / "checkpoints"), create=False) as ckpts:
     assert ckpts.all_steps() == [2, 3, 4]  # keep_checkpoints=3; no step after the stop.
     for step in ckpts.all_steps():
-      states.append(train.restore_run(str(workdir), step)[1])
+      states.append(checkpoint.restore_run(str(workdir), step)[1])
   for state in states:
     assert all(np.all(np.isfinite(x)) for x in jax.tree.leaves(state)
                if np.issubdtype(np.asarray(x).dtype, np.floating))

@@ -17,7 +17,7 @@ from PIL import Image
 from tensorboardX.proto import event_pb2
 
 from experiments.configs import dcgan, mlp_gan, smoke
-from jaxgan import checkpoint, config_validation, train
+from jaxgan import checkpoint, config_validation, loop, sampling
 from jaxgan.errors import CheckpointError, ConfigError
 from tests.conftest import REPO_ROOT
 
@@ -57,7 +57,7 @@ def _smoke_config(idx_dir, **overrides):
 def smoke_run(tiny_idx_dir, tmp_path_factory):
   """(workdir, final state) of one uninterrupted smoke run."""
   workdir = str(tmp_path_factory.mktemp("smoke"))
-  state = train.train_and_evaluate(_smoke_config(tiny_idx_dir), workdir)
+  state = loop.train_and_evaluate(_smoke_config(tiny_idx_dir), workdir)
   return workdir, state
 
 
@@ -117,21 +117,21 @@ def test_smoke_run_writes_pictures_metrics_and_checkpoints(smoke_run):
 
   with checkpoint.Checkpoints(os.path.join(workdir, "checkpoints"), create=False) as ckpts:
     assert ckpts.all_steps() == [20, 40]
-  saved = train.load_config(workdir)
+  saved = checkpoint.load_config(workdir)
   assert saved.to_dict() == json.loads(_smoke_config(saved.data.idx_dir).to_json())
 
 
 def test_resume_equals_uninterrupted_run(smoke_run, tiny_idx_dir, tmp_path):
   workdir, uninterrupted = smoke_run
   resumed_dir = str(tmp_path)
-  stopped = train.train_and_evaluate(_smoke_config(tiny_idx_dir, num_steps=20), resumed_dir)
+  stopped = loop.train_and_evaluate(_smoke_config(tiny_idx_dir, num_steps=20), resumed_dir)
   # The uninterrupted run saved step 20 asynchronously while it went on training.
-  _, at_20, _ = train.restore_run(workdir, step=20)
+  _, at_20, _ = checkpoint.restore_run(workdir, step=20)
   _assert_states_equal(stopped, at_20)
 
-  resumed = train.train_and_evaluate(_smoke_config(tiny_idx_dir), resumed_dir)
+  resumed = loop.train_and_evaluate(_smoke_config(tiny_idx_dir), resumed_dir)
   _assert_states_equal(resumed, uninterrupted)
-  _assert_states_equal(train.restore_run(resumed_dir)[1], train.restore_run(workdir)[1])
+  _assert_states_equal(checkpoint.restore_run(resumed_dir)[1], checkpoint.restore_run(workdir)[1])
   drop_timing = lambda records: [
       {k: v for k, v in r.items() if k not in ("images_per_sec", "epoch_seconds")} for r in records]
   assert drop_timing(_read_metrics(resumed_dir)) == drop_timing(_read_metrics(workdir))
@@ -146,20 +146,20 @@ def test_refuses_checkpoint_of_another_model(smoke_run, tiny_idx_dir):
   config = _smoke_config(tiny_idx_dir)
   config.model.g_hidden = (32, 48)
   with pytest.raises(CheckpointError, match=r"does not fit the config: g_batch_stats/norms/1/mean is float32\[64\] in the checkpoint but float32\[48\]"):
-    train.train_and_evaluate(config, workdir)
+    loop.train_and_evaluate(config, workdir)
 
 
 def test_sample_images_is_deterministic(smoke_run):
-  _, state, spec = train.restore_run(smoke_run[0])
+  _, state, spec = checkpoint.restore_run(smoke_run[0])
   key = jax.random.PRNGKey(3)
-  images = train.sample_images(spec, state, key, 70, chunk=32)
+  images = sampling.sample_images(spec, state, key, 70, chunk=32, mode="running")
   assert images.shape == (70, 28, 28, 1) and images.dtype == np.uint8
-  np.testing.assert_array_equal(images, train.sample_images(spec, state, key, 70, chunk=32))
+  np.testing.assert_array_equal(images, sampling.sample_images(spec, state, key, 70, chunk=32, mode="running"))
   # Another chunk size changes the matmul shapes, so a pixel may round the other way.
-  one_chunk = train.sample_images(spec, state, key, 70)
+  one_chunk = sampling.sample_images(spec, state, key, 70, mode="running")
   assert np.abs(images.astype(int) - one_chunk).max() <= 1
   assert np.mean(images == one_chunk) > 0.999
-  assert not np.array_equal(images, train.sample_images(spec, state, jax.random.PRNGKey(4), 70))
+  assert not np.array_equal(images, sampling.sample_images(spec, state, jax.random.PRNGKey(4), 70, mode="running"))
 
 
 def _run(module, *args, cwd=REPO_ROOT):
@@ -183,7 +183,7 @@ def test_generate_command(smoke_run, tmp_path):
 
 def test_restore_run_of_a_missing_step(smoke_run):
   with pytest.raises(CheckpointError, match=r"no checkpoint at step 30 .*\(found steps \[20, 40\]\)"):
-    train.restore_run(smoke_run[0], step=30)
+    checkpoint.restore_run(smoke_run[0], step=30)
 
 
 @pytest.mark.parametrize("get_config", [mlp_gan.get_config, dcgan.get_config, smoke.get_config])

@@ -1,11 +1,13 @@
 """Model families by name. Each family file holds a Generator, a Discriminator and `make`."""
 
 import jax
+import jax.numpy as jnp
 from flax import nnx
 
 from jaxgan.models import dcgan, mlp
 
 REGISTRY = {"mlp": mlp.make, "dcgan": dcgan.make}
+DTYPES = {"float32": jnp.float32, "bfloat16": jnp.bfloat16}  # config.dtype: the compute dtype.
 
 
 def build(model_config, *, image_shape, num_classes: int, dtype, key: jax.Array):

@@ -6,7 +6,7 @@ import jax
 import jax.numpy as jnp
 from flax import nnx
 
-from jaxgan.models.layers import BatchNorm, dense_inits, subpixel_conv_transpose
+from jaxgan.models.layers import BatchNorm, dense_inits, projection_logits, subpixel_conv_transpose
 
 
 class Generator(nnx.Module):
@@ -66,11 +66,7 @@ class Discriminator(nnx.Module):
   def __call__(self, img_BxHxWxC: jax.Array, labels_B: jax.Array | None = None) -> jax.Array:
     h = jax.nn.leaky_relu(self.conv1(img_BxHxWxC.astype(self.dtype)), 0.2)
     h = jax.nn.leaky_relu(self.conv2(h), 0.2)
-    h = h.reshape((h.shape[0], -1))
-    logit_B = self.out(h)[:, 0]
-    if self.embed is not None:
-      logit_B = logit_B + jnp.sum(self.embed(labels_B) * h, axis=-1)
-    return logit_B.astype(jnp.float32)
+    return projection_logits(self.out, self.embed, h.reshape((h.shape[0], -1)), labels_B)
 
 
 def make(model_config, *, image_shape, num_classes, dtype, g_rngs, d_rngs):

@@ -17,6 +17,9 @@ def torch_uniform_init(fan_in: int) -> nnx.initializers.Initializer:
   return init
 
 
+INITS = ("torch", "normal")  # config.model.init
+
+
 def dense_inits(init: str, fan_in: int) -> dict:
   """kernel_init/bias_init keyword arguments for a layer with `fan_in` inputs.
 
@@ -61,6 +64,16 @@ def subpixel_conv_transpose(x_BxHxWxI: jax.Array, kernel_4x4xIxO: jax.Array) -> 
   return y_BxHx2xWx2xO.reshape(batch, 2 * height, 2 * width, -1)
 
 
+def projection_logits(out: nnx.Linear, embed: nnx.Embed | None, h_BxF: jax.Array,
+                      labels_B: jax.Array | None) -> jax.Array:
+  """A discriminator's float32 logit_B from its features: `out(h)`, plus `<embed(y), h>` for a
+  class-conditional one (the projection discriminator of Miyato & Koyama)."""
+  logit_B = out(h_BxF)[:, 0]
+  if embed is not None:
+    logit_B = logit_B + jnp.sum(embed(labels_B) * h_BxF, axis=-1)
+  return logit_B.astype(jnp.float32)
+
+
 class BatchNorm(nnx.Module):
   """BatchNorm over all axes but the last, matching PyTorch's BatchNorm1d/2d exactly.
 
@@ -85,11 +98,11 @@ class BatchNorm(nnx.Module):
       mean = jnp.mean(x32, axes)
       var = jnp.mean(jnp.square(x32 - jnp.expand_dims(mean, axes)), axes)
       m = self.momentum
-      self.mean.value = (1 - m) * self.mean.value + m * mean
-      self.var.value = (1 - m) * self.var.value + m * var * (count / max(count - 1, 1))
+      self.mean.set_value((1 - m) * self.mean[...] + m * mean)
+      self.var.set_value((1 - m) * self.var[...] + m * var * (count / max(count - 1, 1)))
     else:
-      mean, var = self.mean.value, self.var.value
+      mean, var = self.mean[...], self.var[...]
     features = (1,) * (x.ndim - 1) + (-1,)  # Explicit broadcast over all axes but the last.
     y = ((x32 - mean.reshape(features)) * jax.lax.rsqrt(var + self.epsilon).reshape(features)
-         * self.scale.value.reshape(features) + self.bias.value.reshape(features))
+         * self.scale[...].reshape(features) + self.bias[...].reshape(features))
     return y.astype(x.dtype)

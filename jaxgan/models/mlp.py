@@ -7,7 +7,7 @@ import jax
 import jax.numpy as jnp
 from flax import nnx
 
-from jaxgan.models.layers import BatchNorm, dense_inits
+from jaxgan.models.layers import BatchNorm, dense_inits, projection_logits
 
 
 def _gelu(x):
@@ -63,10 +63,7 @@ class Discriminator(nnx.Module):
     h = img_BxHxWxC.reshape((img_BxHxWxC.shape[0], -1)).astype(self.dtype)
     for linear in self.linears:
       h = _gelu(linear(h))
-    logit_B = self.out(h)[:, 0]
-    if self.embed is not None:
-      logit_B = logit_B + jnp.sum(self.embed(labels_B) * h, axis=-1)
-    return logit_B.astype(jnp.float32)
+    return projection_logits(self.out, self.embed, h, labels_B)
 
 
 def make(model_config, *, image_shape, num_classes, dtype, g_rngs, d_rngs):

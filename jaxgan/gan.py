@@ -1,0 +1,226 @@
+"""The GAN itself: its static spec, its state's initialisation, the pure update and the jitted steps."""
+
+import dataclasses
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import optax
+from flax import nnx
+
+from jaxgan import data as data_lib
+from jaxgan import losses, models, rng
+from jaxgan.state import GANState
+
+
+@dataclasses.dataclass(frozen=True)
+class GANSpec:
+  """The static half of a GAN: graph definitions, optimizers and loss settings (never traced)."""
+  g_graphdef: Any
+  d_graphdef: Any
+  g_tx: optax.GradientTransformation
+  d_tx: optax.GradientTransformation
+  latent_dim: int
+  num_classes: int
+  value_range: str
+  generator_loss: str
+  l1_weight: float
+  ema_decay: float
+
+  def generate(self, g_params, g_batch_stats, z_BxZ, labels_B=None, *, train=False):
+    """Generator images in the data range (and the updated batch stats when `train`)."""
+    generator = nnx.merge(self.g_graphdef, g_params, g_batch_stats)
+    logits = generator(z_BxZ, labels_B, train=train)
+    images = jax.nn.sigmoid(logits) if self.value_range == "unit" else jnp.tanh(logits)
+    return images, nnx.state(generator, nnx.BatchStat).to_pure_dict()
+
+  def discriminate(self, d_params, img_BxHxWxC, labels_B=None):
+    """Discriminator logits_B."""
+    return nnx.merge(self.d_graphdef, d_params)(img_BxHxWxC, labels_B)
+
+
+def make_optimizer(opt_config, learning_rate: float) -> optax.GradientTransformation:
+  """PyTorch's Adam(weight_decay=wd): L2 added to the gradient (not AdamW), then Adam."""
+  return optax.chain(
+      optax.add_decayed_weights(opt_config.weight_decay),
+      optax.adam(learning_rate, b1=opt_config.b1, b2=opt_config.b2, eps=opt_config.eps))
+
+
+def init_state(config, image_shape, num_classes: int = 0) -> tuple[GANState, GANSpec]:
+  """Builds the models from `config` and returns (state, spec). Pure function of config.seed."""
+  key = jax.random.PRNGKey(config.seed)
+  generator, discriminator = models.build(
+      config.model, image_shape=image_shape, num_classes=num_classes,
+      dtype=models.DTYPES[config.dtype], key=rng.stream_key(key, rng.INIT))
+  g_graphdef, g_params, g_batch_stats = nnx.split(generator, nnx.Param, nnx.BatchStat)
+  d_graphdef, d_params = nnx.split(discriminator, nnx.Param)
+  g_params, g_batch_stats, d_params = (
+      s.to_pure_dict() for s in (g_params, g_batch_stats, d_params))
+  spec = GANSpec(
+      g_graphdef=g_graphdef, d_graphdef=d_graphdef,
+      g_tx=make_optimizer(config.optimizer, config.optimizer.g_lr),
+      d_tx=make_optimizer(config.optimizer, config.optimizer.d_lr),
+      latent_dim=config.model.latent_dim, num_classes=num_classes,
+      value_range=config.data.range, generator_loss=config.loss.generator,
+      l1_weight=config.loss.l1_weight, ema_decay=config.ema_decay)
+  state = GANState(
+      step=jnp.zeros((), jnp.int32), key=key,
+      g_params=g_params, g_batch_stats=g_batch_stats, d_params=d_params,
+      g_opt_state=spec.g_tx.init(g_params), d_opt_state=spec.d_tx.init(d_params),
+      ema_params=jax.tree.map(jnp.copy, g_params) if config.ema_decay > 0 else None,
+      nonfinite_count=jnp.zeros((), jnp.int32))
+  return state, spec
+
+
+def _all_finite(tree) -> jax.Array:
+  return jnp.all(jnp.array([jnp.all(jnp.isfinite(x)) for x in jax.tree.leaves(tree)]))
+
+
+def gan_update(spec: GANSpec, state: GANState, real_BxHxWxC: jax.Array, labels_B: jax.Array | None,
+               z_BxZ: jax.Array) -> tuple[GANState, dict[str, jax.Array]]:
+  """One step of the original: the G update first, then the D update on the same (detached) fakes.
+
+  A step whose losses or gradients are not finite changes no weights; `nonfinite_count` counts such
+  steps in a row and the `nonfinite` metric flags them.
+
+  Args:
+    spec: the static model and optimizer description.
+    state: the current state.
+    real_BxHxWxC: a real batch in the data range.
+    labels_B: class labels when the GAN is conditional, else None.
+    z_BxZ: the generator's noise.
+
+  Returns:
+    (new state, metrics): scalars g_loss, d_loss, real_loss, fake_loss, d_real, d_fake, g_grad_norm,
+    d_grad_norm, nonfinite.
+  """
+
+  def g_loss_fn(g_params):
+    fake, batch_stats = spec.generate(g_params, state.g_batch_stats, z_BxZ, labels_B, train=True)
+    fake_logits = spec.discriminate(state.d_params, fake, labels_B)
+    loss = losses.generator_loss(fake_logits, spec.generator_loss)
+    if spec.l1_weight:
+      loss = loss + spec.l1_weight * jnp.mean(jnp.abs(fake - real_BxHxWxC))
+    return loss, (fake, batch_stats, fake_logits)
+
+  (g_loss, (fake, g_batch_stats, fake_logits)), g_grads = jax.value_and_grad(
+      g_loss_fn, has_aux=True)(state.g_params)
+  fake = jax.lax.stop_gradient(fake)
+
+  def d_loss_fn(d_params):
+    real_logits = spec.discriminate(d_params, real_BxHxWxC, labels_B)
+    d_fake_logits = spec.discriminate(d_params, fake, labels_B)
+    d_loss, real_loss, fake_loss = losses.discriminator_loss(real_logits, d_fake_logits)
+    return d_loss, (real_loss, fake_loss, real_logits)
+
+  # The D gradients depend on the old D and the detached fakes only, so both updates can wait for
+  # the finiteness check, and a skipped step costs no copy of the state.
+  (d_loss, (real_loss, fake_loss, real_logits)), d_grads = jax.value_and_grad(
+      d_loss_fn, has_aux=True)(state.d_params)
+  finite = _all_finite((g_loss, d_loss, g_grads, d_grads))
+
+  def apply_updates(state: GANState) -> GANState:
+    g_updates, g_opt_state = spec.g_tx.update(g_grads, state.g_opt_state, state.g_params)
+    g_params = optax.apply_updates(state.g_params, g_updates)
+    d_updates, d_opt_state = spec.d_tx.update(d_grads, state.d_opt_state, state.d_params)
+    ema_params = state.ema_params
+    if ema_params is not None:
+      # Warm-up: early on the average follows the weights closely instead of the initialisation.
+      decay = jnp.minimum(spec.ema_decay, (1.0 + state.step) / (10.0 + state.step))
+      ema_params = optax.incremental_update(g_params, ema_params, 1.0 - decay)
+    return state.replace(
+        g_params=g_params, g_batch_stats=g_batch_stats, g_opt_state=g_opt_state,
+        d_params=optax.apply_updates(state.d_params, d_updates), d_opt_state=d_opt_state,
+        ema_params=ema_params, nonfinite_count=jnp.zeros_like(state.nonfinite_count))
+
+  def skip(state: GANState) -> GANState:
+    return state.replace(nonfinite_count=state.nonfinite_count + 1)
+
+  new_state = jax.lax.cond(finite, apply_updates, skip, state).replace(step=state.step + 1)
+  metrics = dict(
+      g_loss=g_loss, d_loss=d_loss, real_loss=real_loss, fake_loss=fake_loss,
+      d_real=jnp.mean(jax.nn.sigmoid(real_logits)), d_fake=jnp.mean(jax.nn.sigmoid(fake_logits)),
+      g_grad_norm=optax.global_norm(g_grads), d_grad_norm=optax.global_norm(d_grads),
+      nonfinite=1 - finite.astype(jnp.int32))
+  return new_state, metrics
+
+
+def sample_noise(spec: GANSpec, key: jax.Array, batch_size: int) -> jax.Array:
+  """z_BxZ ~ N(0, I)."""
+  return jax.random.normal(key, (batch_size, spec.latent_dim), jnp.float32)
+
+
+def _update_on_batch(spec: GANSpec, state: GANState, images_BxHxWxC, labels_B, batch_sharding):
+  """gan_update on one gathered uint8 batch, with the noise of step `state.step`."""
+  if batch_sharding is not None:
+    images_BxHxWxC, labels_B = jax.lax.with_sharding_constraint((images_BxHxWxC, labels_B),
+                                                                batch_sharding)
+  real = data_lib.to_float(images_BxHxWxC, spec.value_range)
+  noise_key = jax.random.fold_in(rng.stream_key(state.key, rng.NOISE), state.step)
+  z_BxZ = sample_noise(spec, noise_key, images_BxHxWxC.shape[0])
+  return gan_update(spec, state, real, labels_B if spec.num_classes else None, z_BxZ)
+
+
+def make_train_step(spec: GANSpec, batch_size: int, steps_per_epoch: int, batch_sharding=None):
+  """The jitted `train_step(state, images, labels, perm_N) -> (state, metrics)` (state donated).
+
+  The batch of step s is gathered on the device from the resident dataset, at position
+  s % steps_per_epoch of `perm_N` (the current epoch's order); the noise is drawn from
+  fold_in(noise stream, s). With `batch_sharding`, the batch is sharded along the mesh's data axis.
+  """
+
+  def train_step(state: GANState, images_NxHxWxC, labels_N, perm_N):
+    step_in_epoch = state.step % steps_per_epoch
+    images, labels_B = data_lib.gather_batch(images_NxHxWxC, labels_N, perm_N, step_in_epoch,
+                                             batch_size)
+    return _update_on_batch(spec, state, images, labels_B, batch_sharding)
+
+  return jax.jit(train_step, donate_argnums=0)
+
+
+def make_multi_step(spec: GANSpec, batch_size: int, steps_per_epoch: int, steps_per_call: int,
+                    batch_sharding=None):
+  """The jitted `multi_step(state, images, labels, perm_N, next_perm_N) -> (state, metrics_K)`.
+
+  `steps_per_call` (K <= steps_per_epoch) train steps fused in one `lax.scan`, each exactly the step
+  of `make_train_step`: step s gathers its batch from the order of epoch s // steps_per_epoch, which
+  is `perm_N` for the epoch of the first step and `next_perm_N` for the one after it. Metrics are
+  stacked along a leading axis of size K. The state is donated.
+  """
+  if not 1 <= steps_per_call <= steps_per_epoch:
+    raise ValueError(f"steps_per_call must be in [1, {steps_per_epoch}], got {steps_per_call}")
+
+  def multi_step(state: GANState, images_NxHxWxC, labels_N, perm_N, next_perm_N):
+    first_epoch = state.step // steps_per_epoch
+
+    def one_step(state, _):
+      epoch, step_in_epoch = jnp.divmod(state.step, steps_per_epoch)
+      start = step_in_epoch * batch_size
+      idx_B = jnp.where(epoch == first_epoch,
+                        jax.lax.dynamic_slice_in_dim(perm_N, start, batch_size),
+                        jax.lax.dynamic_slice_in_dim(next_perm_N, start, batch_size))
+      return _update_on_batch(spec, state, images_NxHxWxC[idx_B], labels_N[idx_B], batch_sharding)
+
+    return jax.lax.scan(one_step, state, length=steps_per_call)
+
+  return jax.jit(multi_step, donate_argnums=0)
+
+
+def init_state_compiled(config, image_shape, num_classes: int, sharding=None,
+                         abstract: bool = False) -> tuple[GANState, GANSpec]:
+  """`init_state` as one compiled computation (placed with `sharding`), or only its shapes (`abstract`).
+
+  Eager initialisation compiles every small op on its own, which dominates a short run's start-up.
+  """
+  specs = []
+
+  def init():
+    state, spec = init_state(config, image_shape, num_classes)
+    specs.append(spec)
+    return state
+
+  if abstract:
+    state = jax.eval_shape(init)
+  else:
+    state = jax.jit(init, out_shardings=sharding)()
+  return state, specs[0]

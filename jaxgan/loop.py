@@ -1,0 +1,123 @@
+"""The training loop: `train_and_evaluate(config, workdir)`, jitted steps followed by periodic actions."""
+
+import contextlib
+import logging
+import os
+
+import jax
+import ml_collections
+import numpy as np
+from tqdm.contrib.logging import logging_redirect_tqdm
+
+from jaxgan import checkpoint as checkpoint_lib
+from jaxgan import config_validation, gan, parallel, periodic, rng, run_eval, sampling
+from jaxgan import data as data_lib
+from jaxgan.errors import ConfigError
+from jaxgan.state import GANState
+
+log = logging.getLogger(__name__)
+
+
+def make_step_fn(spec: gan.GANSpec, mesh, images_NxHxWxC: np.ndarray, labels_N: np.ndarray,
+                 batch_size: int):
+  """`step_fn(state, step) -> (state, metrics)`: train step `step` (= state.step, a host int) on the
+  dataset, which is put on the devices once.
+
+  The epoch order is drawn on the device at each epoch's first step; nothing crosses to or from
+  the host per step (`jax.transfer_guard`).
+  """
+  num_examples = len(images_NxHxWxC)
+  steps_per_epoch = data_lib.steps_per_epoch(num_examples, batch_size)
+  images = parallel.put_replicated(mesh, images_NxHxWxC)
+  labels = parallel.put_replicated(mesh, labels_N)
+  train_step = gan.make_train_step(spec, batch_size, steps_per_epoch, parallel.batch_sharding(mesh))
+  epoch_order = jax.jit(
+      lambda key, step: data_lib.epoch_permutation(
+          rng.stream_key(key, rng.DATA), step // steps_per_epoch, num_examples),
+      out_shardings=parallel.replicated(mesh))
+  perm_N = None
+
+  def step_fn(state: GANState, step: int):
+    nonlocal perm_N
+    with jax.transfer_guard("disallow"):
+      if perm_N is None or step % steps_per_epoch == 0:
+        perm_N = epoch_order(state.key, state.step)
+      return train_step(state, images, labels, perm_N)
+
+  return step_fn
+
+
+def _restore_or_init(config, workdir: str, images_NxHxWxC: np.ndarray, labels_N: np.ndarray, mesh):
+  """(state, spec, checkpoints, run_info): the latest checkpoint that restores, else a new state."""
+  num_classes = int(labels_N.max()) + 1 if config.model.conditional else 0
+  image_shape = images_NxHxWxC.shape[1:]
+  run_info = dict(image_shape=list(image_shape), num_classes=num_classes)
+  state, spec = gan.init_state_compiled(config, image_shape, num_classes, parallel.replicated(mesh))
+  ckpts = checkpoint_lib.Checkpoints(os.path.join(workdir, checkpoint_lib.LATEST_DIR),
+                                     keep=config.keep_checkpoints)
+  if ckpts.all_steps():
+    state = ckpts.restore(state, set_aside_broken=True)
+    if parallel.is_main_process():
+      log.info("resuming from step %d of %s", int(jax.device_get(state.step)), ckpts.directory)
+  if parallel.is_main_process():
+    with open(os.path.join(workdir, checkpoint_lib.CONFIG_FILE), "w") as f:
+      f.write(config.to_json_best_effort(indent=2, sort_keys=True) + "\n")
+  return state, spec, ckpts, run_info
+
+
+def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> GANState:
+  """Trains the GAN of `config` in `workdir`, resuming from its latest checkpoint; returns the state.
+
+  Writes config.json, metrics.jsonl, tensorboard/, checkpoints/, samples/ (a grid per epoch and
+  progress.gif), loss_curves.png and, with evaluation on, checkpoints_best/ and eval.json (see
+  `jaxgan.periodic` for each and its schedule). In a multi-process run every process calls this, and
+  only process 0 writes logs and pictures. A broken latest checkpoint is skipped with a warning;
+  SIGTERM saves the current step and returns early.
+
+  Raises:
+    ConfigError: a config field or the workdir is invalid (before any work starts).
+    DataError, CheckpointError: the data or a checkpoint cannot be used, or a save failed.
+    JaxganError: config.max_nonfinite_steps non-finite steps in a row (their updates skipped).
+  """
+  config_validation.validate(config)
+  workdir = checkpoint_lib.prepare_workdir(workdir)
+  images_N, labels_N = data_lib.load_split(config.data, "train")
+  steps_per_epoch = data_lib.steps_per_epoch(len(images_N), config.batch_size)
+  if steps_per_epoch == 0:
+    raise ConfigError(f"config.batch_size: got {config.batch_size}, more than the {len(images_N)} "
+                      "training examples")
+  total_steps = config.num_steps or config.num_epochs * steps_per_epoch
+  mesh = parallel.make_mesh()
+  parallel.check_batch_size(config.batch_size, mesh)
+  state, spec, ckpts, run_info = _restore_or_init(config, workdir, images_N, labels_N, mesh)
+  start_step = int(jax.device_get(state.step))
+  sample_grid = periodic.grid_sampler(config, spec)
+  sample = lambda s, key, num: sampling.sample_images(spec, s, key, num, mode=config.sampling,
+                                                      seed=config.seed)
+  with contextlib.ExitStack() as stack:
+    stack.enter_context(logging_redirect_tqdm(loggers=[logging.getLogger("jaxgan")]))
+
+    def add(action):
+      stack.callback(action.close)
+      return action
+
+    checkpoints = add(periodic.SaveCheckpoints(config, ckpts, total_steps, run_info))
+    evaluation = run_eval.TrainingEvaluation(config, workdir, sample)  # Checks eval_num first.
+    stack.callback(evaluation.close)
+    report = add(periodic.ReportProgress(config, workdir, start_step, total_steps, steps_per_epoch,
+                                         sample_grid))
+    actions = [
+        add(periodic.CheckFinite(config, state)), report,
+        add(periodic.SaveGrids(workdir, start_step, total_steps, steps_per_epoch, sample_grid, state)),
+        checkpoints,
+        periodic.Evaluate(evaluation, total_steps, run_info, report)]
+    step_fn = make_step_fn(spec, mesh, images_N, labels_N, config.batch_size)
+    for step in range(start_step, total_steps):
+      state, metrics = step_fn(state, step)
+      for action in actions:
+        action(step + 1, state, metrics)
+        if checkpoints.stop_requested:
+          return state
+    for action in actions:
+      action.finish(state)
+  return state

@@ -1,0 +1,226 @@
+"""The periodic actions of the training loop. Each owns its schedule and its process-0 guard.
+
+The loop calls every action after each step with (step, state, metrics), where `step` counts the
+steps done; `finish(state)` runs once after the last step, and `close()` always. In a multi-process
+run every process calls every action: all take part in sampling and checkpointing (one SPMD
+program), and only process 0 writes files and prints.
+"""
+
+import contextlib
+import logging
+import os
+import signal
+import threading
+import time
+
+import jax
+import tqdm
+
+from jaxgan import checkpoint as checkpoint_lib
+from jaxgan import health, parallel, rng, run_eval, sampling, visualize
+from jaxgan.metrics_log import MetricsLog
+from jaxgan.state import GANState
+
+log = logging.getLogger(__name__)
+
+
+def every(period: int, total_steps: int):
+  """The schedule `step % period == 0 or step == total_steps` (the last step is always due)."""
+  return lambda step: step % period == 0 or step == total_steps
+
+
+class ReportProgress:
+  """Every `log_every_steps` steps: a metrics record (logs, TensorBoard, the progress bar and one line
+  on stdout) and the health warnings; at every epoch end, its duration. `paused()` excludes time
+  spent outside training (evaluation) from the throughput."""
+
+  def __init__(self, config, workdir: str, start_step: int, total_steps: int, steps_per_epoch: int,
+               sample_grid):
+    self.main = parallel.is_main_process()
+    self.due = every(config.log_every_steps, total_steps)
+    self.total_steps, self.steps_per_epoch, self.batch_size = (total_steps, steps_per_epoch,
+                                                               config.batch_size)
+    self.sample_grid, self.workdir = sample_grid, workdir
+    self.metrics_log = MetricsLog(workdir, start_step) if self.main else None
+    self.monitor = health.HealthMonitor(config.health)
+    self.bar = tqdm.tqdm(total=total_steps, initial=start_step, unit="step", dynamic_ncols=True,
+                         disable=not self.main)
+    self.last_step, self.last_time = start_step, time.perf_counter()
+    self.epoch_time = self.last_time
+
+  @contextlib.contextmanager
+  def paused(self):
+    start = time.perf_counter()
+    yield
+    elapsed = time.perf_counter() - start
+    self.last_time, self.epoch_time = self.last_time + elapsed, self.epoch_time + elapsed
+
+  def write(self, record: dict, line: str | None = None) -> None:
+    """Process 0: appends `record` to the metrics log and prints `line` above the progress bar."""
+    if self.main:
+      self.metrics_log.write(record)
+      if line:
+        self.bar.write(line)
+
+  def __call__(self, step: int, state: GANState, metrics) -> None:
+    self.bar.update(step - self.bar.n)
+    if self.due(step):
+      samples = self.sample_grid(state)
+      now = time.perf_counter()
+      record = dict(step=step, epoch=step / self.steps_per_epoch,
+                    **{k: float(v) for k, v in jax.device_get(metrics).items()},
+                    images_per_sec=(step - self.last_step) * self.batch_size / (now - self.last_time))
+      self.last_step, self.last_time = step, now
+      self.bar.set_postfix(g_loss=f"{record['g_loss']:.4f}", d_loss=f"{record['d_loss']:.4f}")
+      self.write(record, f"step {step}/{self.total_steps}: g_loss {record['g_loss']:.4f}, "
+                 f"d_loss {record['d_loss']:.4f}, real_loss {record['real_loss']:.4f}, "
+                 f"fake_loss {record['fake_loss']:.4f}, {record['images_per_sec']:.0f} images/s")
+      if self.main:
+        for warning in self.monitor.update(step, record, samples):
+          log.warning("%s", warning)
+    if step % self.steps_per_epoch == 0:
+      now = time.perf_counter()
+      self.write(dict(step=step, epoch_seconds=now - self.epoch_time),
+                 f"epoch {step // self.steps_per_epoch} done in {now - self.epoch_time:.1f} s")
+      self.epoch_time = now
+
+  def finish(self, state: GANState) -> None:
+    del state
+    if self.main:
+      visualize.plot_losses(self.metrics_log.records, os.path.join(self.workdir, "loss_curves.png"))
+
+  def close(self) -> None:
+    self.bar.close()
+    if self.main:
+      self.metrics_log.close()
+
+
+class SaveGrids:
+  """An 8x8 grid of samples from fixed noise at step 0, after every epoch and at the end, as
+  samples/step_XXXXXXX.png; at the end, all of them as samples/progress.gif."""
+
+  def __init__(self, workdir: str, start_step: int, total_steps: int, steps_per_epoch: int,
+               sample_grid, state: GANState):
+    self.dir = os.path.join(workdir, "samples")
+    os.makedirs(self.dir, exist_ok=True)
+    self.due = every(steps_per_epoch, total_steps)
+    self.sample_grid = sample_grid
+    if start_step == 0:
+      self._save(0, state)
+
+  def _save(self, step: int, state: GANState) -> None:
+    images = self.sample_grid(state)
+    if parallel.is_main_process():
+      visualize.save_grid(images, os.path.join(self.dir, f"step_{step:07d}.png"))
+
+  def __call__(self, step: int, state: GANState, metrics) -> None:
+    if self.due(step):
+      self._save(step, state)
+
+  def finish(self, state: GANState) -> None:
+    del state
+    if parallel.is_main_process():
+      frames = sorted(os.path.join(self.dir, name) for name in os.listdir(self.dir)
+                      if name.startswith("step_") and name.endswith(".png"))
+      if frames:
+        visualize.save_gif(frames, os.path.join(self.dir, "progress.gif"))
+
+  def close(self) -> None:
+    pass
+
+
+class SaveCheckpoints:
+  """A checkpoint every `checkpoint_every_steps` steps and at the end; on SIGTERM (single process,
+  caught here) or an agreed preemption (multi-process, JAX's preemption service), one of the
+  current step, after which `stop_requested` is True."""
+
+  def __init__(self, config, ckpts: checkpoint_lib.Checkpoints, total_steps: int, run_info: dict):
+    self.ckpts, self.run_info = ckpts, run_info
+    self.due = every(config.checkpoint_every_steps, total_steps)
+    self.stop_requested, self._sigterm, self._previous_handler = False, False, None
+    if jax.process_count() == 1 and threading.current_thread() is threading.main_thread():
+      self._previous_handler = signal.signal(signal.SIGTERM, self._on_sigterm)
+
+  def _on_sigterm(self, signum, frame):  # pylint: disable=unused-argument
+    self._sigterm = True
+
+  def __call__(self, step: int, state: GANState, metrics) -> None:
+    if self.due(step):
+      self.ckpts.save(state, step, self.run_info)
+    if self._sigterm or self.ckpts.reached_preemption(step):
+      if self.ckpts.latest_step() != step:
+        self.ckpts.save(state, step, self.run_info)
+      self.ckpts.wait()
+      log.info("stopped by SIGTERM at step %d: checkpoint saved in %s; rerun the same command to "
+               "resume", step, self.ckpts.directory)
+      self.stop_requested = True
+
+  def finish(self, state: GANState) -> None:
+    del state
+    self.ckpts.wait()
+
+  def close(self) -> None:
+    if self._previous_handler is not None:
+      signal.signal(signal.SIGTERM, self._previous_handler)
+    self.ckpts.close()
+
+
+class Evaluate:
+  """A `run_eval.TrainingEvaluation` on its schedule, its metrics written by `report`; the final full
+  evaluation in `finish`."""
+
+  def __init__(self, evaluation: run_eval.TrainingEvaluation, total_steps: int, run_info: dict,
+               report: ReportProgress):
+    self.evaluation = evaluation
+    self.total_steps, self.run_info, self.report = total_steps, run_info, report
+
+  def __call__(self, step: int, state: GANState, metrics) -> None:
+    if not self.evaluation.due(step, self.total_steps):
+      return
+    start = time.perf_counter()
+    with self.report.paused():
+      metrics, is_best = self.evaluation.periodic(state, step, self.run_info)
+    self.report.write(
+        dict(step=step, **{f"eval/{k}": v for k, v in metrics.items()},
+             **{"eval/seconds": time.perf_counter() - start}),
+        f"eval at step {step}, {run_eval.summary(metrics)}" + (" (best so far)" if is_best else ""))
+
+  def finish(self, state: GANState) -> None:
+    metrics = self.evaluation.final(state, self.total_steps, write=parallel.is_main_process())
+    if metrics is not None:
+      self.report.write(dict(step=self.total_steps,
+                             **{f"eval_final/{k}": v for k, v in metrics.items()}),
+                        f"final eval at step {self.total_steps}, {run_eval.summary(metrics)}")
+
+
+class CheckFinite:
+  """Stops a diverged run (`health.NonfiniteStreak`). Each step reads the previous step's flag, so
+  reading it leaves the current step queued on the device."""
+
+  def __init__(self, config, state: GANState):
+    self.streak = health.NonfiniteStreak(int(jax.device_get(state.nonfinite_count)),
+                                         config.max_nonfinite_steps)
+    self.previous = None
+
+  def _check_previous(self) -> None:
+    if self.previous is not None:
+      step, metrics = self.previous
+      self.streak.update(step, jax.device_get(metrics["nonfinite"]), metrics)
+
+  def __call__(self, step: int, state: GANState, metrics) -> None:
+    self._check_previous()
+    self.previous = (step, metrics)
+
+  def finish(self, state: GANState) -> None:
+    del state
+    self._check_previous()
+
+  def close(self) -> None:
+    pass
+
+
+def grid_sampler(config, spec):
+  """`sample_grid(state)`: the GRID_SIZE uint8 samples of the run's fixed grid noise (SAMPLE stream)."""
+  key = rng.stream_key(config.seed, rng.SAMPLE)
+  return lambda state: sampling.sample_images(spec, state, key, sampling.GRID_SIZE,
+                                              mode=config.sampling, seed=config.seed)
