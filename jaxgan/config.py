@@ -26,10 +26,12 @@ def default_config() -> ml_collections.ConfigDict:
   config.eval_final_num = 10000
   config.ema_decay = 0.0  # > 0 keeps an EMA of the generator, used for samples and evaluation.
   # BatchNorm statistics that grids, generate and evaluation sample with (jaxgan.sampling):
-  # "running" (kept in training), "standing" (recomputed for the sampling weights) or "batch".
-  config.sampling = "running"
+  # "standing" (recomputed for the sampling weights; measured best), "running" (kept in training)
+  # or "batch".
+  config.sampling = "standing"
   config.dtype = "float32"
   config.steps_per_call = 1
+  config.d_steps = 1  # D steps per G step: G is updated at steps divisible by it.
   config.max_nonfinite_steps = 10
 
   config.model = ml_collections.ConfigDict()
@@ -38,6 +40,7 @@ def default_config() -> ml_collections.ConfigDict:
   config.model.g_hidden = (128, 256, 512, 1024)
   config.model.d_hidden = (512, 256, 128, 64, 32)
   config.model.width = 0  # Unused by the MLP.
+  config.model.stages = 2  # DCGAN: 3 adds a stride-1 conv stage at 7x7 to G and D.
   config.model.init = "torch"  # PyTorch's uniform init; "normal" is DCGAN's N(0, 0.02).
   config.model.conditional = False
 
@@ -50,7 +53,10 @@ def default_config() -> ml_collections.ConfigDict:
   config.optimizer.weight_decay = 1e-4
 
   config.loss = ml_collections.ConfigDict()
-  config.loss.generator = "non_saturating"
+  config.loss.generator = "non_saturating"  # Or minimax, hinge, least_squares.
+  config.loss.discriminator = "bce"  # Or hinge, least_squares.
+  config.loss.r1_gamma = 0.0  # > 0 adds gamma / 2 * R1 (real-data gradient penalty) to the D loss ...
+  config.loss.r1_every = 1  # ... every r1_every steps (lazy; scaled so its mean is the same).
   # The original code also added 0.05 * mean|fake - real| to the G loss. That pulls each fake towards an
   # unrelated real image of the batch, and the tutorial's text leaves it out, so it is off by default.
   config.loss.l1_weight = 0.0

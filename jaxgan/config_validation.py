@@ -80,12 +80,14 @@ CHECKS: dict[str, Callable[[Any], str | None]] = {
     "dtype": _one_of(tuple(models.DTYPES)),
     "sampling": _one_of(sampling.SAMPLING_MODES),
     "steps_per_call": _int(1, 1),
+    "d_steps": _int(1),
     "max_nonfinite_steps": _int(1),
     "model.name": _one_of(tuple(models.REGISTRY)),
     "model.latent_dim": _int(1),
     "model.g_hidden": _layer_sizes,
     "model.d_hidden": _layer_sizes,
     "model.width": _int(0),
+    "model.stages": _int(2, 3),
     "model.init": _one_of(layers.INITS),
     "optimizer.g_lr": _float(0.0, low_open=True),
     "optimizer.d_lr": _float(0.0, low_open=True),
@@ -94,6 +96,9 @@ CHECKS: dict[str, Callable[[Any], str | None]] = {
     "optimizer.eps": _float(0.0, low_open=True),
     "optimizer.weight_decay": _float(0.0),
     "loss.generator": _one_of(losses.GENERATOR_LOSSES),
+    "loss.discriminator": _one_of(losses.DISCRIMINATOR_LOSSES),
+    "loss.r1_gamma": _float(0.0),
+    "loss.r1_every": _int(1),
     "loss.l1_weight": _float(0.0),
     "data.dataset": _one_of(data.DATASETS),
     "data.source": _one_of(data.SOURCES),
@@ -105,11 +110,12 @@ CHECKS: dict[str, Callable[[Any], str | None]] = {
 }
 
 
-def _flatten(config, prefix: str = "") -> dict[str, Any]:
+def flatten(config, prefix: str = "") -> dict[str, Any]:
+  """{"optimizer.g_lr": value, ...}: the fields of a (nested) config by dotted name."""
   out = {}
   for name, value in config.items():
     if hasattr(value, "items"):
-      out.update(_flatten(value, f"{prefix}{name}."))
+      out.update(flatten(value, f"{prefix}{name}."))
     else:
       out[f"{prefix}{name}"] = value
   return out
@@ -128,7 +134,7 @@ def _type_check(default) -> Callable[[Any], str | None]:
   return _str
 
 
-_DEFAULTS = _flatten(config_lib.default_config())
+_DEFAULTS = flatten(config_lib.default_config())
 assert set(CHECKS) <= set(_DEFAULTS), f"CHECKS names fields without a default: {set(CHECKS) - set(_DEFAULTS)}"
 FIELDS = {field: CHECKS.get(field) or _type_check(default) for field, default in _DEFAULTS.items()}
 
@@ -143,7 +149,7 @@ def validate(config) -> None:
   Checks every field of jaxgan.config.default_config() (types, ranges, allowed names), rejects unknown
   fields, and the few rules that tie fields together.
   """
-  values = _flatten(config)
+  values = flatten(config)
   for field in values:
     if field not in FIELDS:
       _fail(field, "unknown field (a typo?); known fields: " + ", ".join(sorted(FIELDS)))

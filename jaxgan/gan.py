@@ -9,7 +9,7 @@ import optax
 from flax import nnx
 
 from jaxgan import data as data_lib
-from jaxgan import losses, models, rng
+from jaxgan import losses, models, regularizers, rng
 from jaxgan.state import GANState
 
 
@@ -24,7 +24,11 @@ class GANSpec:
   num_classes: int
   value_range: str
   generator_loss: str
+  discriminator_loss: str
   l1_weight: float
+  r1_gamma: float
+  r1_every: int
+  d_steps: int
   ema_decay: float
 
   def generate(self, g_params, g_batch_stats, z_BxZ, labels_B=None, *, train=False):
@@ -62,7 +66,9 @@ def init_state(config, image_shape, num_classes: int = 0) -> tuple[GANState, GAN
       d_tx=make_optimizer(config.optimizer, config.optimizer.d_lr),
       latent_dim=config.model.latent_dim, num_classes=num_classes,
       value_range=config.data.range, generator_loss=config.loss.generator,
-      l1_weight=config.loss.l1_weight, ema_decay=config.ema_decay)
+      discriminator_loss=config.loss.discriminator, l1_weight=config.loss.l1_weight,
+      r1_gamma=config.loss.r1_gamma, r1_every=config.loss.r1_every, d_steps=config.d_steps,
+      ema_decay=config.ema_decay)
   state = GANState(
       step=jnp.zeros((), jnp.int32), key=key,
       g_params=g_params, g_batch_stats=g_batch_stats, d_params=d_params,
@@ -76,11 +82,24 @@ def _all_finite(tree) -> jax.Array:
   return jnp.all(jnp.array([jnp.all(jnp.isfinite(x)) for x in jax.tree.leaves(tree)]))
 
 
+def _r1_term(spec: GANSpec, step: jax.Array, logits_fn, real_BxHxWxC: jax.Array) -> jax.Array:
+  """gamma / 2 * R1, applied lazily every `r1_every` steps (scaled by it, so its mean is unchanged)."""
+  if not spec.r1_gamma:
+    return jnp.zeros((), jnp.float32)
+  penalty = lambda: regularizers.r1_penalty(logits_fn, real_BxHxWxC)
+  if spec.r1_every > 1:
+    r1 = jax.lax.cond(step % spec.r1_every == 0, penalty, lambda: jnp.zeros((), jnp.float32))
+  else:
+    r1 = penalty()
+  return 0.5 * spec.r1_gamma * spec.r1_every * r1
+
+
 def gan_update(spec: GANSpec, state: GANState, real_BxHxWxC: jax.Array, labels_B: jax.Array | None,
                z_BxZ: jax.Array) -> tuple[GANState, dict[str, jax.Array]]:
   """One step of the original: the G update first, then the D update on the same (detached) fakes.
 
-  A step whose losses or gradients are not finite changes no weights; `nonfinite_count` counts such
+  With `d_steps` > 1 the G update happens only at steps divisible by it (D steps every step). A
+  step whose losses or gradients are not finite changes no weights; `nonfinite_count` counts such
   steps in a row and the `nonfinite` metric flags them.
 
   Args:
@@ -91,8 +110,8 @@ def gan_update(spec: GANSpec, state: GANState, real_BxHxWxC: jax.Array, labels_B
     z_BxZ: the generator's noise.
 
   Returns:
-    (new state, metrics): scalars g_loss, d_loss, real_loss, fake_loss, d_real, d_fake, g_grad_norm,
-    d_grad_norm, nonfinite.
+    (new state, metrics): scalars g_loss, d_loss (without the R1 term), real_loss, fake_loss,
+    d_real, d_fake, g_grad_norm, d_grad_norm, nonfinite, and r1 (the D loss's R1 term).
   """
 
   def g_loss_fn(g_params):
@@ -108,39 +127,48 @@ def gan_update(spec: GANSpec, state: GANState, real_BxHxWxC: jax.Array, labels_B
   fake = jax.lax.stop_gradient(fake)
 
   def d_loss_fn(d_params):
-    real_logits = spec.discriminate(d_params, real_BxHxWxC, labels_B)
-    d_fake_logits = spec.discriminate(d_params, fake, labels_B)
-    d_loss, real_loss, fake_loss = losses.discriminator_loss(real_logits, d_fake_logits)
-    return d_loss, (real_loss, fake_loss, real_logits)
+    logits_fn = lambda images: spec.discriminate(d_params, images, labels_B)
+    real_logits, d_fake_logits = logits_fn(real_BxHxWxC), logits_fn(fake)
+    d_loss, real_loss, fake_loss = losses.discriminator_loss(real_logits, d_fake_logits,
+                                                             spec.discriminator_loss)
+    r1 = _r1_term(spec, state.step, logits_fn, real_BxHxWxC)
+    return d_loss + r1, (d_loss, real_loss, fake_loss, real_logits, r1)
 
   # The D gradients depend on the old D and the detached fakes only, so both updates can wait for
   # the finiteness check, and a skipped step costs no copy of the state.
-  (d_loss, (real_loss, fake_loss, real_logits)), d_grads = jax.value_and_grad(
+  (_, (d_loss, real_loss, fake_loss, real_logits, r1)), d_grads = jax.value_and_grad(
       d_loss_fn, has_aux=True)(state.d_params)
-  finite = _all_finite((g_loss, d_loss, g_grads, d_grads))
+  finite = _all_finite((g_loss, d_loss, r1, g_grads, d_grads))
 
-  def apply_updates(state: GANState) -> GANState:
+  def update_g(state: GANState) -> GANState:
     g_updates, g_opt_state = spec.g_tx.update(g_grads, state.g_opt_state, state.g_params)
     g_params = optax.apply_updates(state.g_params, g_updates)
-    d_updates, d_opt_state = spec.d_tx.update(d_grads, state.d_opt_state, state.d_params)
     ema_params = state.ema_params
     if ema_params is not None:
       # Warm-up: early on the average follows the weights closely instead of the initialisation.
       decay = jnp.minimum(spec.ema_decay, (1.0 + state.step) / (10.0 + state.step))
       ema_params = optax.incremental_update(g_params, ema_params, 1.0 - decay)
-    return state.replace(
-        g_params=g_params, g_batch_stats=g_batch_stats, g_opt_state=g_opt_state,
-        d_params=optax.apply_updates(state.d_params, d_updates), d_opt_state=d_opt_state,
-        ema_params=ema_params, nonfinite_count=jnp.zeros_like(state.nonfinite_count))
+    return state.replace(g_params=g_params, g_batch_stats=g_batch_stats, g_opt_state=g_opt_state,
+                         ema_params=ema_params)
+
+  def apply_updates(state: GANState) -> GANState:
+    if spec.d_steps > 1:
+      state = jax.lax.cond(state.step % spec.d_steps == 0, update_g, lambda s: s, state)
+    else:
+      state = update_g(state)
+    d_updates, d_opt_state = spec.d_tx.update(d_grads, state.d_opt_state, state.d_params)
+    return state.replace(d_params=optax.apply_updates(state.d_params, d_updates),
+                         d_opt_state=d_opt_state,
+                         nonfinite_count=jnp.zeros_like(state.nonfinite_count))
 
   def skip(state: GANState) -> GANState:
     return state.replace(nonfinite_count=state.nonfinite_count + 1)
 
   new_state = jax.lax.cond(finite, apply_updates, skip, state).replace(step=state.step + 1)
   metrics = dict(
-      g_loss=g_loss, d_loss=d_loss, real_loss=real_loss, fake_loss=fake_loss,
+      g_loss=g_loss, d_loss=d_loss, real_loss=real_loss, fake_loss=fake_loss, r1=r1,
       d_real=jnp.mean(jax.nn.sigmoid(real_logits)), d_fake=jnp.mean(jax.nn.sigmoid(fake_logits)),
-      g_grad_norm=optax.global_norm(g_grads), d_grad_norm=optax.global_norm(d_grads),
+      g_grad_norm=optax.tree.norm(g_grads), d_grad_norm=optax.tree.norm(d_grads),
       nonfinite=1 - finite.astype(jnp.int32))
   return new_state, metrics
 

@@ -91,7 +91,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> GANSt
   parallel.check_batch_size(config.batch_size, mesh)
   state, spec, ckpts, run_info = _restore_or_init(config, workdir, images_N, labels_N, mesh)
   start_step = int(jax.device_get(state.step))
-  sample_grid = periodic.grid_sampler(config, spec)
+  sample_grid = periodic.grid_sampler(config, spec, config.sampling)
   sample = lambda s, key, num: sampling.sample_images(spec, s, key, num, mode=config.sampling,
                                                       seed=config.seed)
   with contextlib.ExitStack() as stack:
@@ -105,7 +105,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> GANSt
     evaluation = run_eval.TrainingEvaluation(config, workdir, sample)  # Checks eval_num first.
     stack.callback(evaluation.close)
     report = add(periodic.ReportProgress(config, workdir, start_step, total_steps, steps_per_epoch,
-                                         sample_grid))
+                                         periodic.grid_sampler(config, spec, "running")))
     actions = [
         add(periodic.CheckFinite(config, state)), report,
         add(periodic.SaveGrids(workdir, start_step, total_steps, steps_per_epoch, sample_grid, state)),

@@ -1,10 +1,12 @@
-"""The tutorial's losses: BCE twins of torch.nn.BCELoss/BCEWithLogitsLoss and the GAN losses."""
+"""The tutorial's losses (BCE twins of torch.nn.BCELoss/BCEWithLogitsLoss) and the GAN losses on D's logits."""
 
 import chex
+import jax
 import jax.numpy as jnp
 import optax
 
-GENERATOR_LOSSES = ("non_saturating", "minimax")
+GENERATOR_LOSSES = ("non_saturating", "minimax", "hinge", "least_squares")
+DISCRIMINATOR_LOSSES = ("bce", "hinge", "least_squares")
 
 
 def bce(probs: chex.Array, targets: chex.Array) -> chex.Array:
@@ -37,15 +39,31 @@ def bce_with_logits(logits: chex.Array, targets: chex.Array) -> chex.Array:
   return jnp.mean(optax.sigmoid_binary_cross_entropy(logits, targets))
 
 
-def discriminator_loss(real_logits: chex.Array, fake_logits: chex.Array
+def discriminator_loss(real_logits: chex.Array, fake_logits: chex.Array, kind: str = "bce"
                        ) -> tuple[chex.Array, chex.Array, chex.Array]:
-  """The tutorial's D loss: BCE(D(x), 1) + BCE(D(G(z)), 0), a sum of two means.
+  """The D loss on its logits for real and generated images, as the sum of a real and a fake mean.
+
+  Args:
+    real_logits: D's logits on real images.
+    fake_logits: D's logits on G(z).
+    kind: "bce", the tutorial's BCE(D(x), 1) + BCE(D(G(z)), 0); "hinge", mean(relu(1 - D(x))) +
+      mean(relu(1 + D(G(z)))) (Lim & Ye; SAGAN, BigGAN); "least_squares", LSGAN's
+      mean((D(x) - 1)^2) / 2 + mean(D(G(z))^2) / 2 on the raw outputs.
 
   Returns:
     (d_loss, real_loss, fake_loss).
   """
-  real_loss = bce_with_logits(real_logits, jnp.ones_like(real_logits))
-  fake_loss = bce_with_logits(fake_logits, jnp.zeros_like(fake_logits))
+  if kind == "bce":
+    real_loss = bce_with_logits(real_logits, jnp.ones_like(real_logits))
+    fake_loss = bce_with_logits(fake_logits, jnp.zeros_like(fake_logits))
+  elif kind == "hinge":
+    real_loss = jnp.mean(jax.nn.relu(1.0 - real_logits))
+    fake_loss = jnp.mean(jax.nn.relu(1.0 + fake_logits))
+  elif kind == "least_squares":
+    real_loss = 0.5 * jnp.mean(jnp.square(real_logits - 1.0))
+    fake_loss = 0.5 * jnp.mean(jnp.square(fake_logits))
+  else:
+    raise ValueError(f"unknown discriminator loss {kind!r}; expected one of {DISCRIMINATOR_LOSSES}")
   return real_loss + fake_loss, real_loss, fake_loss
 
 
@@ -54,8 +72,9 @@ def generator_loss(fake_logits: chex.Array, kind: str = "non_saturating") -> che
 
   Args:
     fake_logits: D's logits on G(z).
-    kind: "non_saturating" minimises -log D(G(z)) (the original paper's practical choice: strong gradients
-      while D easily rejects fakes); "minimax" minimises log(1 - D(G(z))), which saturates there.
+    kind: "non_saturating" minimises -log D(G(z)) (the original paper's practical choice: strong
+      gradients while D easily rejects fakes); "minimax" minimises log(1 - D(G(z))), which saturates
+      there; "hinge" minimises -mean(D(G(z))); "least_squares" minimises mean((D(G(z)) - 1)^2) / 2.
 
   Returns:
     The scalar mean loss.
@@ -64,4 +83,8 @@ def generator_loss(fake_logits: chex.Array, kind: str = "non_saturating") -> che
     return bce_with_logits(fake_logits, jnp.ones_like(fake_logits))
   if kind == "minimax":
     return -bce_with_logits(fake_logits, jnp.zeros_like(fake_logits))
+  if kind == "hinge":
+    return -jnp.mean(fake_logits)
+  if kind == "least_squares":
+    return 0.5 * jnp.mean(jnp.square(fake_logits - 1.0))
   raise ValueError(f"unknown generator loss {kind!r}; expected one of {GENERATOR_LOSSES}")

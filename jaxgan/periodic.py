@@ -32,7 +32,8 @@ def every(period: int, total_steps: int):
 class ReportProgress:
   """Every `log_every_steps` steps: a metrics record (logs, TensorBoard, the progress bar and one line
   on stdout) and the health warnings; at every epoch end, its duration. `paused()` excludes time
-  spent outside training (evaluation) from the throughput."""
+  spent outside training (evaluation) from the throughput. `sample_grid` feeds the health check's
+  diversity test, which needs no standing statistics ("running" mode is cheapest)."""
 
   def __init__(self, config, workdir: str, start_step: int, total_steps: int, steps_per_epoch: int,
                sample_grid):
@@ -219,8 +220,9 @@ class CheckFinite:
     pass
 
 
-def grid_sampler(config, spec):
-  """`sample_grid(state)`: the GRID_SIZE uint8 samples of the run's fixed grid noise (SAMPLE stream)."""
+def grid_sampler(config, spec, mode: str):
+  """`sample_grid(state)`: the GRID_SIZE uint8 samples of the run's fixed grid noise (SAMPLE stream)
+  in sampling `mode`."""
   key = rng.stream_key(config.seed, rng.SAMPLE)
-  return lambda state: sampling.sample_images(spec, state, key, sampling.GRID_SIZE,
-                                              mode=config.sampling, seed=config.seed)
+  return lambda state: sampling.sample_images(spec, state, key, sampling.GRID_SIZE, mode=mode,
+                                              seed=config.seed)

@@ -1,4 +1,7 @@
-"""A 28x28 DCGAN: conv-transpose generator with BatchNorm+ReLU, conv discriminator with LeakyReLU."""
+"""A 28x28 DCGAN: conv-transpose generator with BatchNorm+ReLU, conv discriminator with LeakyReLU.
+
+`stages=3` adds a stride-1 3x3 conv stage at 7x7 (4w features) to both networks.
+"""
 
 from collections.abc import Sequence
 
@@ -10,10 +13,12 @@ from jaxgan.models.layers import BatchNorm, dense_inits, projection_logits, subp
 
 
 class Generator(nnx.Module):
-  """z_BxZ -> Linear to 7x7x(2w) -> ConvT to 14x14x(w) -> ConvT to 28x28xC logits."""
+  """z_BxZ -> Linear to 7x7x(2w) [or 7x7x(4w) -> Conv3x3 to 7x7x(2w)] -> ConvT to 14x14x(w) -> ConvT
+  to 28x28xC logits."""
 
   def __init__(self, *, image_shape: Sequence[int], latent_dim: int = 64, width: int = 64,
-               num_classes: int = 0, init: str = "normal", dtype=jnp.float32, rngs: nnx.Rngs):
+               stages: int = 2, num_classes: int = 0, init: str = "normal", dtype=jnp.float32,
+               rngs: nnx.Rngs):
     height, _, channels = image_shape
     self.image_shape = tuple(image_shape)
     self.latent_dim = latent_dim
@@ -22,11 +27,17 @@ class Generator(nnx.Module):
     self.width = width
     self.embed = nnx.Embed(num_classes, latent_dim, rngs=rngs) if num_classes else None
     in_dim = latent_dim * (2 if num_classes else 1)
-    base_features = self.base * self.base * 2 * width
+    self.base_channels = (4 if stages == 3 else 2) * width
+    base_features = self.base * self.base * self.base_channels
     # No bias before a BatchNorm: it would cancel it (its true gradient is zero).
     self.fc = nnx.Linear(in_dim, base_features, use_bias=False, dtype=dtype, rngs=rngs,
                          **dense_inits(init, in_dim))
     self.norm0 = BatchNorm(base_features)
+    self.conv0, self.norm_c = None, None
+    if stages == 3:
+      self.conv0 = nnx.Conv(4 * width, 2 * width, (3, 3), padding="SAME", use_bias=False,
+                            dtype=dtype, rngs=rngs, **dense_inits(init, 9 * 4 * width))
+      self.norm_c = BatchNorm(2 * width)
     self.up1 = nnx.ConvTranspose(2 * width, width, (4, 4), strides=(2, 2), padding="SAME",
                                  use_bias=False, dtype=dtype, rngs=rngs, **dense_inits(init, 16 * 2 * width))
     self.norm1 = BatchNorm(width)
@@ -39,7 +50,9 @@ class Generator(nnx.Module):
     if self.embed is not None:
       h = jnp.concatenate([h, self.embed(labels_B)], axis=-1)
     h = jax.nn.relu(self.norm0(self.fc(h), train=train))
-    h = h.reshape((h.shape[0], self.base, self.base, 2 * self.width))
+    h = h.reshape((h.shape[0], self.base, self.base, self.base_channels))
+    if self.conv0 is not None:
+      h = jax.nn.relu(self.norm_c(self.conv0(h), train=train))
     # The same layer as self.up1(h); XLA:CPU's own transposed conv is about 4x slower at this width
     # (and faster than the sub-pixel form for the few output channels of up2).
     h = subpixel_conv_transpose(h.astype(self.up1.dtype), self.up1.kernel[...].astype(self.up1.dtype))
@@ -48,17 +61,22 @@ class Generator(nnx.Module):
 
 
 class Discriminator(nnx.Module):
-  """img_BxHxWxC -> Conv(w, stride 2) -> Conv(2w, stride 2) -> Linear -> logit_B, LeakyReLU(0.2)."""
+  """img_BxHxWxC -> Conv(w, stride 2) -> Conv(2w, stride 2) [-> Conv3x3(4w)] -> Linear -> logit_B,
+  LeakyReLU(0.2)."""
 
-  def __init__(self, *, image_shape: Sequence[int], width: int = 64, num_classes: int = 0,
-               init: str = "normal", dtype=jnp.float32, rngs: nnx.Rngs):
+  def __init__(self, *, image_shape: Sequence[int], width: int = 64, stages: int = 2,
+               num_classes: int = 0, init: str = "normal", dtype=jnp.float32, rngs: nnx.Rngs):
     height, _, channels = image_shape
     self.dtype = dtype
     self.conv1 = nnx.Conv(channels, width, (4, 4), strides=(2, 2), padding="SAME",
                           dtype=dtype, rngs=rngs, **dense_inits(init, 16 * channels))
     self.conv2 = nnx.Conv(width, 2 * width, (4, 4), strides=(2, 2), padding="SAME",
                           dtype=dtype, rngs=rngs, **dense_inits(init, 16 * width))
-    features = (height // 4) ** 2 * 2 * width
+    self.conv3 = None
+    if stages == 3:
+      self.conv3 = nnx.Conv(2 * width, 4 * width, (3, 3), padding="SAME", dtype=dtype, rngs=rngs,
+                            **dense_inits(init, 9 * 2 * width))
+    features = (height // 4) ** 2 * (4 if stages == 3 else 2) * width
     self.out = nnx.Linear(features, 1, dtype=dtype, rngs=rngs, **dense_inits(init, features))
     # Projection discriminator: logit += <embed(y), features>.
     self.embed = nnx.Embed(num_classes, features, rngs=rngs) if num_classes else None
@@ -66,15 +84,17 @@ class Discriminator(nnx.Module):
   def __call__(self, img_BxHxWxC: jax.Array, labels_B: jax.Array | None = None) -> jax.Array:
     h = jax.nn.leaky_relu(self.conv1(img_BxHxWxC.astype(self.dtype)), 0.2)
     h = jax.nn.leaky_relu(self.conv2(h), 0.2)
+    if self.conv3 is not None:
+      h = jax.nn.leaky_relu(self.conv3(h), 0.2)
     return projection_logits(self.out, self.embed, h.reshape((h.shape[0], -1)), labels_B)
 
 
 def make(model_config, *, image_shape, num_classes, dtype, g_rngs, d_rngs):
-  """Builds the pair from config fields latent_dim, width and init."""
+  """Builds the pair from config fields latent_dim, width, stages and init."""
   generator = Generator(image_shape=image_shape, latent_dim=model_config.latent_dim,
-                        width=model_config.width, num_classes=num_classes,
-                        init=model_config.init, dtype=dtype, rngs=g_rngs)
+                        width=model_config.width, stages=model_config.stages,
+                        num_classes=num_classes, init=model_config.init, dtype=dtype, rngs=g_rngs)
   discriminator = Discriminator(image_shape=image_shape, width=model_config.width,
-                                num_classes=num_classes, init=model_config.init, dtype=dtype,
-                                rngs=d_rngs)
+                                stages=model_config.stages, num_classes=num_classes,
+                                init=model_config.init, dtype=dtype, rngs=d_rngs)
   return generator, discriminator

@@ -1,0 +1,130 @@
+"""The stabilisers as config: hinge and least-squares losses, R1, D steps per G step, sampling modes."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from experiments.configs import dcgan, smoke
+from jaxgan import gan, losses, regularizers, sampling
+from jaxgan.models.layers import BatchNorm
+
+REAL = np.array([2.0, -0.5, 0.3, 1.5], np.float32)
+FAKE = np.array([-1.5, 0.8, -0.2, 1.2], np.float32)
+
+
+def test_hinge_losses_against_hand_computed_values():
+  # relu(1 - r): 0, 1.5, 0.7, 0 -> 0.55; relu(1 + f): 0, 1.8, 0.8, 2.2 -> 1.2.
+  d_loss, real_loss, fake_loss = losses.discriminator_loss(REAL, FAKE, "hinge")
+  np.testing.assert_allclose([real_loss, fake_loss, d_loss], [0.55, 1.2, 1.75], rtol=1e-6)
+  np.testing.assert_allclose(losses.generator_loss(FAKE, "hinge"), -0.075, rtol=1e-6)
+
+
+def test_least_squares_losses_against_hand_computed_values():
+  # (r - 1)^2 / 2: 0.5, 1.125, 0.245, 0.125 -> 0.49875; f^2 / 2: 1.125, 0.32, 0.02, 0.72 -> 0.54625.
+  d_loss, real_loss, fake_loss = losses.discriminator_loss(REAL, FAKE, "least_squares")
+  np.testing.assert_allclose([real_loss, fake_loss, d_loss], [0.49875, 0.54625, 1.045], rtol=1e-6)
+  # (f - 1)^2 / 2: 3.125, 0.02, 0.72, 0.02 -> 0.97125.
+  np.testing.assert_allclose(losses.generator_loss(FAKE, "least_squares"), 0.97125, rtol=1e-6)
+
+
+def test_bce_discriminator_loss_is_the_default_and_unknown_kinds_fail():
+  np.testing.assert_array_equal(losses.discriminator_loss(REAL, FAKE),
+                                losses.discriminator_loss(REAL, FAKE, "bce"))
+  with pytest.raises(ValueError, match="unknown discriminator loss"):
+    losses.discriminator_loss(REAL, FAKE, "wasserstein")
+
+
+def test_r1_equals_a_finite_difference_gradient_norm():
+  with jax.enable_x64():
+    key_w, key_x = jax.random.split(jax.random.PRNGKey(0))
+    w_D = jax.random.normal(key_w, (12,), jnp.float64)
+    x_BxHxWxC = jax.random.normal(key_x, (3, 2, 2, 3), jnp.float64)
+    logits_fn = lambda x: jnp.tanh(x.reshape(x.shape[0], -1) @ w_D) * 3.0
+    penalty = float(regularizers.r1_penalty(logits_fn, x_BxHxWxC))
+    x = np.asarray(x_BxHxWxC, np.float64)
+    eps, sq_norms = 1e-6, np.zeros(len(x))
+    for index in np.ndindex(x.shape[1:]):
+      step = np.zeros_like(x)
+      step[(slice(None), *index)] = eps
+      slope = (np.asarray(logits_fn(x + step)) - np.asarray(logits_fn(x - step))) / (2 * eps)
+      sq_norms += slope**2
+  np.testing.assert_allclose(penalty, sq_norms.mean(), rtol=1e-6)
+
+
+def _smoke_state(**overrides):
+  config = smoke.get_config()
+  for field, value in overrides.items():
+    section, _, name = field.rpartition(".")
+    (config[section] if section else config)[name] = value
+  return gan.init_state(config, (28, 28, 1))
+
+
+def _update(spec, state, key=0):
+  real = jax.random.uniform(jax.random.PRNGKey(key), (16, 28, 28, 1))
+  z = gan.sample_noise(spec, jax.random.PRNGKey(key + 100), 16)
+  return jax.jit(lambda s: gan.gan_update(spec, s, real, None, z))(state)
+
+
+def test_r1_term_is_in_the_d_loss_gradient_and_lazy_steps_skip_it():
+  state, spec = _smoke_state(**{"loss.r1_gamma": 10.0, "loss.r1_every": 2})
+  plain_state, plain_spec = _smoke_state()
+  at_0, metrics_0 = _update(spec, state)
+  plain, _ = _update(plain_spec, plain_state)
+  assert float(metrics_0["r1"]) > 0
+  assert not np.allclose(at_0.d_params["out"]["kernel"], plain.d_params["out"]["kernel"])
+  _, metrics_1 = _update(spec, at_0, key=1)
+  assert float(metrics_1["r1"]) == 0.0  # Step 1 is not a multiple of r1_every.
+
+
+def test_d_steps_updates_g_only_every_d_steps_steps():
+  state, spec = _smoke_state(d_steps=2, ema_decay=0.9)
+  after_0, _ = _update(spec, state)
+  after_1, _ = _update(spec, after_0, key=1)
+  changed = lambda a, b: not all(jax.tree.leaves(jax.tree.map(np.array_equal, a, b)))
+  assert changed(after_0.g_params, state.g_params) and changed(after_0.d_params, state.d_params)
+  assert not changed(after_1.g_params, after_0.g_params)
+  assert not changed(after_1.ema_params, after_0.ema_params)
+  assert changed(after_1.d_params, after_0.d_params)
+
+
+def _dcgan_state():
+  config = dcgan.get_config()
+  config.model.update(width=8, latent_dim=16)
+  state, spec = gan.init_state(config, (28, 28, 1))
+  for step in range(3):  # Running statistics away from their initial values.
+    state, _ = _update(spec, state, key=step)
+  return state, spec
+
+
+def test_standing_statistics_equal_the_batch_statistics_of_one_large_batch():
+  state, spec = _dcgan_state()
+  key = jax.random.PRNGKey(7)
+  standing = sampling.standing_stats(spec, state.g_params, state.g_batch_stats, key, num_chunks=1,
+                                     chunk=512)
+  # A plain train-mode pass from zeroed statistics with momentum 1 stores the batch statistics.
+  z_NxZ, _ = sampling.fixed_inputs(spec, jax.random.fold_in(key, 0), 512)
+  _, updated = spec.generate(state.g_params, state.g_batch_stats, z_NxZ, train=True)
+  momentum = BatchNorm(1).momentum
+  for path, value in jax.tree_util.tree_flatten_with_path(standing)[0]:
+    old = _get(state.g_batch_stats, path)
+    batch_value = (np.asarray(_get(updated, path)) - (1 - momentum) * np.asarray(old)) / momentum
+    np.testing.assert_allclose(value, batch_value, rtol=1e-4, atol=1e-5)
+  assert not np.allclose(standing["norm1"]["mean"], state.g_batch_stats["norm1"]["mean"])
+
+
+def _get(tree, path):
+  for key in path:
+    tree = tree[key.key]
+  return tree
+
+
+def test_sampling_modes_differ_for_a_batchnorm_generator_and_are_deterministic():
+  state, spec = _dcgan_state()
+  key = jax.random.PRNGKey(3)
+  images = {mode: sampling.sample_images(spec, state, key, 200, mode=mode)
+            for mode in sampling.SAMPLING_MODES}
+  assert not np.array_equal(images["running"], images["standing"])
+  assert not np.array_equal(images["running"], images["batch"])
+  np.testing.assert_array_equal(images["standing"],
+                                sampling.sample_images(spec, state, key, 200, mode="standing"))
