@@ -1,9 +1,11 @@
 """Entry-point plumbing: absl flags, and a user error as one line on stderr with its exit code."""
 
 import logging as std_logging
+import os
 import sys
 from collections.abc import Callable
 
+import jax
 import ml_collections
 from absl import app, flags, logging
 from ml_collections import config_flags
@@ -120,12 +122,23 @@ def _log_to_stderr() -> None:
   logger.propagate = False
 
 
+def _cache_compilations() -> None:
+  """Keeps compiled XLA programs across runs in JAX's persistent cache, so that a rerun, a resume or
+  `generate` after training skips most compilation. JAX_COMPILATION_CACHE_DIR chooses the folder
+  (default: $XDG_CACHE_HOME/jaxgan/xla, else ~/.cache/jaxgan/xla)."""
+  if "JAX_COMPILATION_CACHE_DIR" not in os.environ:
+    cache_home = os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache")
+    jax.config.update("jax_compilation_cache_dir", os.path.join(cache_home, "jaxgan", "xla"))
+  jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.1)
+
+
 def run(main: Callable[[], None]) -> None:
   """Parses the flags and calls `main()`. A bad flag or a JaxganError ends the program with one line
   on stderr (`error: ...`) and the error's exit code (2 for config errors), never a traceback."""
 
   def wrapped(argv):
     _log_to_stderr()
+    _cache_compilations()
     try:
       if len(argv) > 1:
         raise ConfigError(f"unexpected arguments: {' '.join(argv[1:])}")

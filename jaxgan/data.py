@@ -1,6 +1,9 @@
 """Datasets on the device: loading a split (TFDS or IDX), epoch orders, batch gathering, pixel ranges."""
 
+import hashlib
 import logging
+import os
+import zipfile
 
 import jax
 import jax.numpy as jnp
@@ -54,7 +57,8 @@ def load_split(data_config, split: str) -> tuple[np.ndarray, np.ndarray]:
   The "idx" source reads the IDX .gz files in `data_config.idx_dir` with numpy only. The "tfds"
   source reads the prepared TFDS dataset in `data_config.tfds_data_dir` (empty: $TFDS_DATA_DIR or
   TFDS's default) without ever downloading; when it is not prepared and `idx_dir` is set, it is
-  first prepared from the IDX files, once. TensorFlow is imported only by the "tfds" source.
+  first prepared from the IDX files, once (which needs TensorFlow, the `prepare` extra). Reading
+  needs no TensorFlow: the dataset is array_record, read with `tfds.data_source`.
 
   Returns:
     (images_NxHxWxC uint8, labels_N int32) as numpy arrays.
@@ -72,20 +76,48 @@ def _load_tfds_split(data_config, split: str) -> tuple[np.ndarray, np.ndarray]:
   dataset, idx_dir = data_config.dataset, data_config.idx_dir
   data_dir = tfds_import.resolve_data_dir(data_config.tfds_data_dir)
   if not tfds_import.is_prepared(dataset, data_dir):
+    found = tfds_import.prepared_format(dataset, data_dir)
     if not idx_dir:
+      state = (f"prepared in {data_dir} as {found}, which only TensorFlow reads" if found else
+               f"not prepared in {data_dir} and cannot be downloaded offline")
       raise DataError(
-          f"TFDS {dataset} is not prepared in {data_dir} and cannot be downloaded offline; import "
-          f"it with `python -m experiments.import_mnist --dataset={dataset} --idx_dir=DIR "
+          f"TFDS {dataset} is {state}; prepare it as array_record with `pip install -e '.[prepare]'` "
+          f"and `python -m experiments.import_mnist --dataset={dataset} --idx_dir=DIR "
           f"--tfds_data_dir={data_dir}`, or read the IDX files directly with "
           f"`--config.data.source=idx --config.data.idx_dir=DIR`")
     log.info("Preparing TFDS %s in %s from the IDX files in %s (once).", dataset, data_dir, idx_dir)
     tfds_import.prepare(dataset, idx_dir, data_dir)
+  return _read_array_record(dataset, split, data_dir, tfds_import.variant_dir(dataset, data_dir))
+
+
+def _read_array_record(dataset: str, split: str, data_dir: str, variant_dir: str
+                       ) -> tuple[np.ndarray, np.ndarray]:
+  """A split through `tfds.data_source` (NumPy only, no TensorFlow). Its decoded arrays are cached
+  beside the dataset, keyed by its dataset_info.json, so that later runs skip the PNG decoding."""
+  with open(os.path.join(variant_dir, "dataset_info.json"), "rb") as f:
+    key = hashlib.sha256(f.read()).hexdigest()
+  cache = os.path.join(variant_dir, f"jaxgan-uint8-{split}.npz")
+  try:
+    with np.load(cache) as arrays:
+      if str(arrays["key"]) == key:
+        return arrays["images"], arrays["labels"]
+  except (OSError, KeyError, ValueError, EOFError, zipfile.BadZipFile):
+    pass  # No cache yet, or a stale or torn one: decode again.
   import tensorflow_datasets as tfds  # pylint: disable=import-outside-toplevel
   try:
-    examples = tfds.as_numpy(tfds.load(dataset, split=split, data_dir=data_dir, download=False,
-                                       batch_size=-1))
+    source = tfds.data_source(dataset, split=split, data_dir=data_dir, download=False)
+    examples = source.__getitems__(range(len(source)))
   except Exception as e:  # Any failure to read the prepared files is a data error.
     first_line = (str(e).splitlines() or [""])[0]
     raise DataError(f"cannot read TFDS {dataset} {split} from {data_dir}: {type(e).__name__}: "
                     f"{first_line}") from e
-  return examples["image"], examples["label"].astype(np.int32)
+  images = np.stack([example["image"] for example in examples]).astype(np.uint8)
+  labels = np.array([example["label"] for example in examples], np.int32)
+  try:
+    tmp = f"{cache}.{os.getpid()}.tmp"
+    with open(tmp, "wb") as f:
+      np.savez(f, images=images, labels=labels, key=key)
+    os.replace(tmp, cache)
+  except OSError as e:  # A read-only data dir: the next run decodes again.
+    log.info("not caching the decoded %s %s split in %s: %s", dataset, split, variant_dir, e)
+  return images, labels

@@ -89,6 +89,9 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> GANSt
   total_steps = config.num_steps or config.num_epochs * steps_per_epoch
   mesh = parallel.make_mesh()
   parallel.check_batch_size(config.batch_size, mesh)
+  if parallel.is_main_process():
+    log.info("training the %s GAN for %d steps (batch %d, %d devices) in %s", config.model.name,
+             total_steps, config.batch_size, mesh.size, workdir)
   state, spec, ckpts, run_info = _restore_or_init(config, workdir, images_N, labels_N, mesh)
   start_step = int(jax.device_get(state.step))
   sample_grid = periodic.grid_sampler(config, spec, config.sampling)

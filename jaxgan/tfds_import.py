@@ -1,4 +1,4 @@
-"""Offline TFDS preparation of MNIST-format datasets from the four local IDX .gz files.
+"""Offline TFDS preparation of MNIST-format datasets from the four local IDX .gz files, as array_record.
 
 The builders here subclass the stock TFDS builders (same name, version and features) and read local
 files instead of downloading, so they write the standard `<data_dir>/<name>/<version>/` layout. Once
@@ -11,8 +11,10 @@ truncated or corrupt file is rejected anyway by the IDX reader.
 
 import gzip
 import hashlib
+import json
 import logging
 import os
+import shutil
 
 import tensorflow_datasets as tfds
 
@@ -63,6 +65,7 @@ class LocalFashionMNIST(_LocalIdxMixin, tfds.image_classification.FashionMNIST,
 
 
 BUILDERS = {"mnist": LocalMNIST, "fashion_mnist": LocalFashionMNIST}
+FILE_FORMAT = "array_record"  # Random access, and read by `tfds.data_source` with NumPy alone.
 
 
 def resolve_data_dir(data_dir: str = "") -> str:
@@ -77,10 +80,37 @@ def variant_dir(dataset: str, data_dir: str) -> str:
   return os.path.join(data_dir, builder_cls.name, str(builder_cls.VERSION))
 
 
-def is_prepared(dataset: str, data_dir: str) -> bool:
-  """Whether `dataset` is prepared in `data_dir` (reads two files; no network, no TensorFlow)."""
+def prepared_format(dataset: str, data_dir: str) -> str | None:
+  """The file format `dataset` is prepared in under `data_dir` ("array_record", "tfrecord"), or None
+  when it is not prepared (reads two small files; no network, no TensorFlow)."""
   path = variant_dir(dataset, data_dir)
-  return all(os.path.isfile(os.path.join(path, f)) for f in ("dataset_info.json", "features.json"))
+  if not all(os.path.isfile(os.path.join(path, f)) for f in ("dataset_info.json", "features.json")):
+    return None
+  try:
+    with open(os.path.join(path, "dataset_info.json")) as f:
+      return json.load(f).get("fileFormat", "tfrecord")
+  except (OSError, ValueError) as e:
+    raise DataError(f"cannot read {path}/dataset_info.json: {e}") from e
+
+
+def is_prepared(dataset: str, data_dir: str) -> bool:
+  """Whether `dataset` is prepared in `data_dir` as array_record, which reads without TensorFlow."""
+  return prepared_format(dataset, data_dir) == FILE_FORMAT
+
+
+def hide_accelerators_from_tensorflow() -> None:
+  """Imports TensorFlow, which TFDS needs to generate a dataset, and hides every GPU and TPU from it
+  before its first op (it would otherwise reserve accelerator memory that JAX needs)."""
+  try:
+    import tensorflow as tf  # pylint: disable=import-outside-toplevel
+  except ImportError as e:
+    raise DataError("preparing a TFDS dataset from the IDX files needs TensorFlow: "
+                    "pip install -e '.[prepare]' (training itself reads it without TensorFlow)") from e
+  for kind in ("GPU", "TPU"):
+    try:
+      tf.config.set_visible_devices([], kind)
+    except (RuntimeError, ValueError):  # No device of that kind, or TF already started.
+      pass
 
 
 def check_mnist_sha256(idx_dir: str) -> list[str]:
@@ -108,7 +138,10 @@ def check_mnist_sha256(idx_dir: str) -> list[str]:
 def prepare(dataset: str, idx_dir: str, data_dir: str = "") -> str:
   """Prepares the TFDS `dataset` in `data_dir` from the IDX .gz files in `idx_dir` (idempotent).
 
-  A dataset already prepared is left as it is, in well under a second. For MNIST, a checksum that
+  The dataset is written as array_record, which `tfds.data_source` reads without TensorFlow; one
+  prepared earlier in another format (TFRecord) is replaced. Generating it needs TensorFlow (the
+  `prepare` extra), imported here with every accelerator hidden from it. A dataset already
+  prepared is left as it is, in well under a second. For MNIST, a checksum that
   differs from the canonical files' is logged as a warning; for another dataset, the
   canonical MNIST files are refused.
 
@@ -116,14 +149,15 @@ def prepare(dataset: str, idx_dir: str, data_dir: str = "") -> str:
     The prepared variant dir, `<data_dir>/<name>/<version>`.
 
   Raises:
-    DataError: an IDX file is missing or unreadable, `dataset` is unknown, or the files of another
-      dataset are the MNIST files.
+    DataError: an IDX file is missing or unreadable, `dataset` is unknown, the files of another
+      dataset are the MNIST files, or TensorFlow is not installed.
   """
   if dataset not in BUILDERS:
     raise DataError(f"unknown dataset {dataset!r}; expected one of {sorted(BUILDERS)}")
   data_dir = resolve_data_dir(data_dir)
   if is_prepared(dataset, data_dir):
     return variant_dir(dataset, data_dir)
+  hide_accelerators_from_tensorflow()
   mismatches = check_mnist_sha256(idx_dir)
   if dataset == "mnist":
     for line in mismatches:
@@ -133,7 +167,11 @@ def prepare(dataset: str, idx_dir: str, data_dir: str = "") -> str:
                     f"(--idx_dir or config.data.idx_dir) at the {dataset} files")
   for split in idx.IDX_FILES:  # Fail on a bad file before TFDS starts writing.
     idx.read_idx_split(idx_dir, split)
+  if prepared_format(dataset, data_dir) is not None:  # Another format: prepared again.
+    log.info("replacing the %s copy of TFDS %s in %s by %s", prepared_format(dataset, data_dir),
+             dataset, variant_dir(dataset, data_dir), FILE_FORMAT)
+    shutil.rmtree(variant_dir(dataset, data_dir))
   builder = BUILDERS[dataset](idx_dir=idx_dir, data_dir=data_dir)
   builder.download_and_prepare(
-      download_config=tfds.download.DownloadConfig(try_download_gcs=False))
+      download_config=tfds.download.DownloadConfig(try_download_gcs=False), file_format=FILE_FORMAT)
   return variant_dir(dataset, data_dir)

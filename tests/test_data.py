@@ -103,14 +103,16 @@ def test_bad_idx_file_is_a_one_line_data_error(tmp_path, damage):
   assert str(path) in str(error.value) and "\n" not in str(error.value)
 
 
-def test_import_then_stock_tfds_load_reads_back_exactly(tiny):
+def test_import_then_stock_tfds_data_source_reads_back_exactly(tiny):
   import tensorflow_datasets as tfds  # pylint: disable=import-outside-toplevel
-  assert os.path.isfile(os.path.join(tiny["tfds_dir"], "mnist", "3.0.1", "dataset_info.json"))
+  variant = os.path.join(tiny["tfds_dir"], "mnist", "3.0.1")
+  assert any(name.endswith("array_record-00000-of-00001") for name in os.listdir(variant))
   for split, (images, labels) in tiny["arrays"].items():
-    loaded = tfds.as_numpy(tfds.load("mnist", split=split, data_dir=tiny["tfds_dir"],
-                                     download=False, batch_size=-1))
-    assert loaded["image"].shape == images.shape and loaded["image"].dtype == np.uint8
-    np.testing.assert_array_equal(_sorted_rows(loaded["image"], loaded["label"]),
+    source = tfds.data_source("mnist", split=split, data_dir=tiny["tfds_dir"], download=False)
+    examples = [source[i] for i in range(len(source))]
+    loaded_images = np.stack([e["image"] for e in examples])
+    assert loaded_images.shape == images.shape and loaded_images.dtype == np.uint8
+    np.testing.assert_array_equal(_sorted_rows(loaded_images, [e["label"] for e in examples]),
                                   _sorted_rows(images, labels))
 
 
@@ -306,3 +308,75 @@ def test_real_mnist_import_and_load(mnist_idx_dir, tmp_path):
                                   _sorted_rows(idx_images, idx_labels))
     if split == "train":
       assert np.bincount(tfds_labels, minlength=10).tolist() == MNIST_TRAIN_HISTOGRAM
+
+
+def test_decoded_arrays_are_cached_and_a_torn_cache_is_decoded_again(tiny, tmp_path):
+  import shutil  # pylint: disable=import-outside-toplevel
+  tfds_dir = tmp_path / "tfds"
+  shutil.copytree(tiny["tfds_dir"], tfds_dir)
+  config = _data_config(tfds_data_dir=str(tfds_dir))
+  cache = tfds_dir / "mnist" / "3.0.1" / "jaxgan-uint8-train.npz"
+  first = data.load_split(config, "train")
+  assert cache.is_file()
+  cached = data.load_split(config, "train")
+  with open(cache, "r+b") as f:  # A run killed while writing the cache.
+    f.truncate(cache.stat().st_size // 2)
+  decoded_again = data.load_split(config, "train")
+  for images, labels in (cached, decoded_again):
+    np.testing.assert_array_equal(images, first[0])
+    np.testing.assert_array_equal(labels, first[1])
+  np.testing.assert_array_equal(_sorted_rows(*first), _sorted_rows(*tiny["arrays"]["train"]))
+
+
+def test_a_tfrecord_dataset_names_the_command_and_the_import_replaces_it(tmp_path):
+  import tensorflow_datasets as tfds  # pylint: disable=import-outside-toplevel
+  from jaxgan import tfds_import  # pylint: disable=import-outside-toplevel
+  idx_dir, tfds_dir = tmp_path / "idx", tmp_path / "tfds"
+  idx_dir.mkdir()
+  arrays = _write_tiny_idx_dir(idx_dir, num_train=30, num_test=10)
+  tfds_import.BUILDERS["mnist"](idx_dir=str(idx_dir), data_dir=str(tfds_dir)).download_and_prepare(
+      download_config=tfds.download.DownloadConfig(try_download_gcs=False), file_format="tfrecord")
+  assert tfds_import.prepared_format("mnist", str(tfds_dir)) == "tfrecord"
+  with pytest.raises(DataError) as error:
+    data.load_split(_data_config(tfds_data_dir=str(tfds_dir)), "train")
+  message = str(error.value)
+  assert "\n" not in message and "as tfrecord" in message and "pip install -e '.[prepare]'" in message
+  assert f"python -m experiments.import_mnist --dataset=mnist --idx_dir=DIR --tfds_data_dir={tfds_dir}" in message
+  images, labels = data.load_split(_data_config(tfds_data_dir=str(tfds_dir), idx_dir=str(idx_dir)),
+                                   "train")
+  assert tfds_import.prepared_format("mnist", str(tfds_dir)) == "array_record"
+  np.testing.assert_array_equal(_sorted_rows(images, labels), _sorted_rows(*arrays["train"]))
+
+
+def test_preparing_without_tensorflow_names_the_extra(tiny, tmp_path, monkeypatch):
+  from jaxgan import tfds_import  # pylint: disable=import-outside-toplevel
+  monkeypatch.setitem(sys.modules, "tensorflow", None)  # `import tensorflow` now fails.
+  with pytest.raises(DataError, match=r"needs TensorFlow: pip install -e '\.\[prepare\]'"):
+    tfds_import.prepare("mnist", tiny["idx_dir"], str(tmp_path))
+  assert not os.path.exists(tmp_path / "mnist")
+
+
+def _tensorflow_loaded_by(module: str, *args: str) -> bool:
+  """Runs `python -m module args` in a subprocess; whether `tensorflow` was imported by its exit."""
+  code = ("import atexit, runpy, sys\n"
+          "atexit.register(lambda: print('tensorflow loaded:', 'tensorflow' in sys.modules))\n"
+          f"sys.argv = [{module!r}, *{list(args)!r}]\n"
+          f"runpy.run_module({module!r}, run_name='__main__')\n")
+  result, _ = _run([sys.executable, "-c", code], timeout=300)
+  assert result.returncode == 0, result.stderr[-2000:]
+  return result.stdout.strip().splitlines()[-1] == "tensorflow loaded: True"
+
+
+@pytest.mark.slow
+def test_training_generate_and_evaluate_never_import_tensorflow(tiny, tmp_path):
+  workdir = str(tmp_path / "run")
+  assert not _tensorflow_loaded_by(
+      "experiments.mnist_gan", "--config=experiments/configs/smoke.py", f"--workdir={workdir}",
+      f"--config.data.tfds_data_dir={tiny['tfds_dir']}", "--config.num_steps=10",
+      "--config.eval_every_steps=5", "--config.eval_num=20", "--config.eval_final_num=20")
+  assert not _tensorflow_loaded_by("experiments.generate", f"--workdir={workdir}", "--num=4",
+                                   f"--output={tmp_path / 'x.png'}")
+  assert not _tensorflow_loaded_by("experiments.evaluate", f"--workdir={workdir}", "--num=20")
+  # The check can fail: preparing a dataset does import TensorFlow.
+  assert _tensorflow_loaded_by("experiments.import_mnist", f"--idx_dir={tiny['idx_dir']}",
+                               f"--tfds_data_dir={tmp_path / 'tfds'}")

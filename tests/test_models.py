@@ -14,11 +14,17 @@ from jaxgan import models
 from jaxgan.models import layers
 
 IMAGE_SHAPE = (28, 28, 1)
-CONFIGS = {"mlp": mlp_gan.get_config, "dcgan": dcgan_config.get_config}
+def _dcgan3_config():
+  config = dcgan_config.get_config()
+  config.model.stages = 3
+  return config
+
+
+CONFIGS = {"mlp": mlp_gan.get_config, "dcgan": dcgan_config.get_config, "dcgan3": _dcgan3_config}
 
 
 @pytest.mark.parametrize("name,num_classes,dtype", [
-    (name, num_classes, dtype) for name in ("mlp", "dcgan")
+    (name, num_classes, dtype) for name in ("mlp", "dcgan", "dcgan3")
     for num_classes, dtype in ((0, jnp.float32), (10, jnp.float32), (0, jnp.bfloat16))])
 def test_shapes_and_dtypes(name, num_classes, dtype):
   config = CONFIGS[name]()
@@ -162,3 +168,17 @@ def test_subpixel_conv_transpose_is_flax_conv_transpose(height, width):
       x, conv.kernel[...])
   for g, w in zip(got, want):
     np.testing.assert_allclose(g, w, rtol=1e-4, atol=1e-4)
+
+
+def test_a_third_dcgan_stage_adds_a_conv_to_each_network():
+  parameters = {}
+  for name in ("dcgan", "dcgan3"):
+    config = CONFIGS[name]()
+    generator, discriminator = models.build(config.model, image_shape=IMAGE_SHAPE, num_classes=0,
+                                            dtype=jnp.float32, key=jax.random.PRNGKey(0))
+    parameters[name] = (nnx.state(generator, nnx.Param), nnx.state(discriminator, nnx.Param))
+  width = dcgan_config.get_config().model.width
+  g3, d3 = parameters["dcgan3"]
+  assert g3["conv0"]["kernel"].shape == (3, 3, 4 * width, 2 * width)
+  assert d3["conv3"]["kernel"].shape == (3, 3, 2 * width, 4 * width)
+  assert "conv0" not in parameters["dcgan"][0] and "conv3" not in parameters["dcgan"][1]

@@ -33,11 +33,10 @@ class Generator(nnx.Module):
     self.fc = nnx.Linear(in_dim, base_features, use_bias=False, dtype=dtype, rngs=rngs,
                          **dense_inits(init, in_dim))
     self.norm0 = BatchNorm(base_features)
-    self.conv0, self.norm_c = None, None
-    if stages == 3:
-      self.conv0 = nnx.Conv(4 * width, 2 * width, (3, 3), padding="SAME", use_bias=False,
-                            dtype=dtype, rngs=rngs, **dense_inits(init, 9 * 4 * width))
-      self.norm_c = BatchNorm(2 * width)
+    self.conv0 = nnx.Conv(4 * width, 2 * width, (3, 3), padding="SAME", use_bias=False,
+                          dtype=dtype, rngs=rngs,
+                          **dense_inits(init, 9 * 4 * width)) if stages == 3 else None
+    self.norm_c = BatchNorm(2 * width) if stages == 3 else None
     self.up1 = nnx.ConvTranspose(2 * width, width, (4, 4), strides=(2, 2), padding="SAME",
                                  use_bias=False, dtype=dtype, rngs=rngs, **dense_inits(init, 16 * 2 * width))
     self.norm1 = BatchNorm(width)
@@ -72,10 +71,8 @@ class Discriminator(nnx.Module):
                           dtype=dtype, rngs=rngs, **dense_inits(init, 16 * channels))
     self.conv2 = nnx.Conv(width, 2 * width, (4, 4), strides=(2, 2), padding="SAME",
                           dtype=dtype, rngs=rngs, **dense_inits(init, 16 * width))
-    self.conv3 = None
-    if stages == 3:
-      self.conv3 = nnx.Conv(2 * width, 4 * width, (3, 3), padding="SAME", dtype=dtype, rngs=rngs,
-                            **dense_inits(init, 9 * 2 * width))
+    self.conv3 = nnx.Conv(2 * width, 4 * width, (3, 3), padding="SAME", dtype=dtype, rngs=rngs,
+                          **dense_inits(init, 9 * 2 * width)) if stages == 3 else None
     features = (height // 4) ** 2 * (4 if stages == 3 else 2) * width
     self.out = nnx.Linear(features, 1, dtype=dtype, rngs=rngs, **dense_inits(init, features))
     # Projection discriminator: logit += <embed(y), features>.
