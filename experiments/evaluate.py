@@ -18,6 +18,8 @@ from jaxgan.errors import ConfigError
 _WORKDIR = flags.DEFINE_string("workdir", None, "The training run's directory.")
 _NUM = flags.DEFINE_integer("num", 10_000, "Number of generated images (2 to 10000).")
 _STEP = flags.DEFINE_integer("step", None, "Checkpoint step (default: the latest).")
+_SAMPLING = flags.DEFINE_enum("sampling", None, list(sampling.SAMPLING_MODES),
+                               "BatchNorm statistics to sample with (default: the run's config).")
 _BEST = flags.DEFINE_boolean("best", False, "Evaluate the best checkpoint by FCD (checkpoints_best/).")
 _SEED = flags.DEFINE_integer("seed", None, "Seed of the noise (default: the run's evaluation noise).")
 _KID_SUBSETS = flags.DEFINE_integer("kid_subsets", 100, "Random subsets the KID is averaged over.")
@@ -31,6 +33,7 @@ def main():
   if _KID_SUBSETS.value < 1:
     raise ConfigError(f"--kid_subsets: got {_KID_SUBSETS.value}, expected an integer >= 1")
   config, state, spec = checkpoint.restore_run(_WORKDIR.value, _STEP.value, best=_BEST.value)
+  config.sampling = _SAMPLING.value or config.sampling
   if config.data.dataset not in run_eval.EVAL_DATASETS:
     raise ConfigError(f"the run trained on {config.data.dataset!r}; the evaluator only measures "
                       f"{', '.join(run_eval.EVAL_DATASETS)}")
@@ -44,7 +47,11 @@ def main():
                                     kid_subsets=_KID_SUBSETS.value)
   which = "best" if _BEST.value else ("latest" if _STEP.value is None else "step")
   record = dict(step=int(state.step), checkpoint=which, **metrics)
-  run_eval.write_eval_json(_WORKDIR.value, record)
+  try:
+    run_eval.write_eval_json(_WORKDIR.value, record)
+  except OSError as error:
+    raise ConfigError(f"--workdir={_WORKDIR.value}: cannot write {run_eval.EVAL_FILE} there: "
+                      f"{error.strerror or error}") from error
   print(json.dumps(record, sort_keys=True))
 
 

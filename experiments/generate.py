@@ -29,6 +29,8 @@ _OUTPUT = flags.DEFINE_string("output", None,
                               "Output file, .npy or .png; .gif or .png with --interpolate.")
 _SEED = flags.DEFINE_integer("seed", 0, "Seed of the noise.")
 _STEP = flags.DEFINE_integer("step", None, "Checkpoint step (default: the latest).")
+_SAMPLING = flags.DEFINE_enum("sampling", None, list(sampling.SAMPLING_MODES),
+                               "BatchNorm statistics to sample with (default: the run's config).")
 _BEST = flags.DEFINE_boolean("best", False, "Use the best checkpoint by FCD (checkpoints_best/).")
 _LABEL = flags.DEFINE_integer("label", None, "Class to draw (class-conditional runs only).")
 _INTERPOLATE = flags.DEFINE_boolean(
@@ -47,7 +49,17 @@ def main():
   if _BEST.value and _STEP.value is not None:
     raise ConfigError("--best and --step exclude each other")
   config, state, spec = checkpoint.restore_run(_WORKDIR.value, _STEP.value, best=_BEST.value)
+  config.sampling = _SAMPLING.value or config.sampling
   key = jax.random.PRNGKey(_SEED.value)
+  try:
+    _write(config, spec, state, key)
+  except OSError as e:
+    raise ConfigError(f"--output={_OUTPUT.value}: cannot write there: {e.strerror or e}") from e
+
+
+def _write(config, spec, state, key):
+  """Writes the images (or the walk) to --output, creating its folder."""
+  os.makedirs(os.path.dirname(os.path.abspath(_OUTPUT.value)), exist_ok=True)
   if _INTERPOLATE.value:
     _write_walk(spec, state, key, config)
     return

@@ -12,7 +12,6 @@ import logging
 import os
 import re
 import shutil
-import tempfile
 from typing import Any
 
 import jax
@@ -20,8 +19,9 @@ import jax.numpy as jnp
 import ml_collections
 import orbax.checkpoint as ocp
 
+from jaxgan import config as config_lib
 from jaxgan import config_validation, gan
-from jaxgan.errors import CheckpointError, ConfigError
+from jaxgan.errors import CheckpointError
 from jaxgan.state import GANState
 
 log = logging.getLogger(__name__)
@@ -34,25 +34,6 @@ CONFIG_FILE = "config.json"  # In a workdir: the resolved config of the run.
 class CheckpointRequestError(CheckpointError):
   """The checkpoint that flags or config ask for does not exist or does not fit the config."""
   exit_code = 2
-
-
-def prepare_workdir(workdir: str) -> str:
-  """Creates `workdir` if needed and checks that files can be written in it; returns its absolute path.
-
-  Raises:
-    ConfigError: it is empty, a file, under a file, or not writable (one line naming it).
-  """
-  if not workdir:
-    raise ConfigError("--workdir: empty; give the directory for checkpoints, samples and logs")
-  path = os.path.abspath(workdir)
-  try:
-    os.makedirs(path, exist_ok=True)
-    with tempfile.TemporaryFile(dir=path):
-      pass
-  except OSError as e:
-    reason = "it is a file" if os.path.isfile(path) else e.strerror or str(e)
-    raise ConfigError(f"--workdir={workdir}: cannot write there: {reason}") from e
-  return path
 
 
 def abstract_state(state: GANState) -> GANState:
@@ -274,12 +255,30 @@ class Checkpoints:
 
 
 def load_config(workdir: str) -> ml_collections.ConfigDict:
-  """The resolved config a run saved in WORKDIR/config.json."""
+  """The resolved config a run saved in WORKDIR/config.json, over the defaults of the fields that
+  the run's version of jaxgan did not have yet (each new field's default keeps the old behaviour)."""
   path = os.path.join(workdir, CONFIG_FILE)
   if not os.path.isfile(path):
     raise CheckpointError(f"{path} not found; is {workdir} the workdir of a training run?")
-  with open(path) as f:
-    return ml_collections.ConfigDict(json.load(f))
+  try:
+    with open(path) as f:
+      saved = json.load(f)
+    config = config_lib.default_config()
+    config.sampling = "running"  # What a run saved before the sampling setting used.
+    with config.unlocked():
+      _merge(config, saved)
+    return config
+  except (OSError, ValueError, TypeError) as e:
+    raise CheckpointError(f"{path} cannot be read ({type(e).__name__}: {e}); it is rewritten by the "
+                          "next training run in that workdir") from e
+
+
+def _merge(config: ml_collections.ConfigDict, saved: dict) -> None:
+  for name, value in saved.items():
+    if isinstance(value, dict) and isinstance(config.get(name), ml_collections.ConfigDict):
+      _merge(config[name], value)
+    else:
+      config[name] = tuple(value) if isinstance(value, list) else value
 
 
 def restore_run(workdir: str, step: int | None = None, *, best: bool = False

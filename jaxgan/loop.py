@@ -12,6 +12,7 @@ from tqdm.contrib.logging import logging_redirect_tqdm
 from jaxgan import checkpoint as checkpoint_lib
 from jaxgan import config_validation, gan, parallel, periodic, rng, run_eval, sampling
 from jaxgan import data as data_lib
+from jaxgan import workdir as workdir_lib
 from jaxgan.errors import ConfigError
 from jaxgan.state import GANState
 
@@ -60,7 +61,7 @@ def _restore_or_init(config, workdir: str, images_NxHxWxC: np.ndarray, labels_N:
     if parallel.is_main_process():
       log.info("resuming from step %d of %s", int(jax.device_get(state.step)), ckpts.directory)
   if parallel.is_main_process():
-    with open(os.path.join(workdir, checkpoint_lib.CONFIG_FILE), "w") as f:
+    with workdir_lib.atomic_open(os.path.join(workdir, checkpoint_lib.CONFIG_FILE)) as f:
       f.write(config.to_json_best_effort(indent=2, sort_keys=True) + "\n")
   return state, spec, ckpts, run_info
 
@@ -75,12 +76,37 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> GANSt
   SIGTERM saves the current step and returns early.
 
   Raises:
-    ConfigError: a config field or the workdir is invalid (before any work starts).
+    ConfigError: a config field or the workdir is invalid, or another training run uses the
+      workdir (before any work starts).
     DataError, CheckpointError: the data or a checkpoint cannot be used, or a save failed.
     JaxganError: config.max_nonfinite_steps non-finite steps in a row (their updates skipped).
   """
   config_validation.validate(config)
-  workdir = checkpoint_lib.prepare_workdir(workdir)
+  workdir = workdir_lib.prepare(workdir)
+  lock = _lock(workdir)
+  try:
+    return _train(config, workdir, lock)
+  finally:
+    lock.release()
+
+
+def _lock(workdir: str) -> workdir_lib.RunLock:
+  """The workdir's lock, taken by process 0 for the whole run; every process fails if it is taken."""
+  lock, error = workdir_lib.RunLock(workdir), None
+  if parallel.is_main_process():
+    try:
+      lock.acquire()
+    except ConfigError as e:
+      error = e
+  if jax.process_count() > 1 and parallel.any_process(error is not None) and error is None:
+    error = ConfigError(f"--workdir={workdir} is in use by another training run (see process 0)")
+  if error is not None:
+    raise error
+  return lock
+
+
+def _train(config, workdir: str, lock: workdir_lib.RunLock) -> GANState:
+  """train_and_evaluate in a prepared, locked workdir."""
   images_N, labels_N = data_lib.load_split(config.data, "train")
   steps_per_epoch = data_lib.steps_per_epoch(len(images_N), config.batch_size)
   if steps_per_epoch == 0:
@@ -89,9 +115,6 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> GANSt
   total_steps = config.num_steps or config.num_epochs * steps_per_epoch
   mesh = parallel.make_mesh()
   parallel.check_batch_size(config.batch_size, mesh)
-  if parallel.is_main_process():
-    log.info("training the %s GAN for %d steps (batch %d, %d devices) in %s", config.model.name,
-             total_steps, config.batch_size, mesh.size, workdir)
   state, spec, ckpts, run_info = _restore_or_init(config, workdir, images_N, labels_N, mesh)
   start_step = int(jax.device_get(state.step))
   sample_grid = periodic.grid_sampler(config, spec, config.sampling)
@@ -104,7 +127,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> GANSt
       stack.callback(action.close)
       return action
 
-    checkpoints = add(periodic.SaveCheckpoints(config, ckpts, total_steps, run_info))
+    checkpoints = add(periodic.SaveCheckpoints(config, ckpts, total_steps, run_info, lock))
     evaluation = run_eval.TrainingEvaluation(config, workdir, sample)  # Checks eval_num first.
     stack.callback(evaluation.close)
     report = add(periodic.ReportProgress(config, workdir, start_step, total_steps, steps_per_epoch,

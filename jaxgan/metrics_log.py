@@ -4,6 +4,7 @@ import json
 import logging
 import os
 
+from jaxgan import workdir as workdir_lib
 from jaxgan.errors import JaxganError
 
 log = logging.getLogger(__name__)
@@ -49,10 +50,8 @@ class MetricsLog:
     self.records = []
     if os.path.exists(self.path):
       self.records = [r for r in read_records(self.path) if r["step"] <= start_step]
-    tmp = self.path + ".tmp"
-    with open(tmp, "w") as f:
+    with workdir_lib.atomic_open(self.path) as f:
       f.writelines(json.dumps(r) + "\n" for r in self.records)
-    os.replace(tmp, self.path)
     self._file = open(self.path, "a")
     self._tb = tensorboardX.SummaryWriter(os.path.join(workdir, "tensorboard"),
                                           purge_step=start_step + 1 if start_step else None)

@@ -84,3 +84,10 @@ def put_replicated(mesh: jax.sharding.Mesh, array: np.ndarray) -> jax.Array:
   which fills the devices it owns, and no data crosses between hosts.
   """
   return jax.make_array_from_process_local_data(replicated(mesh), array)
+
+
+def any_process(flag: bool) -> bool:
+  """Whether `flag` is True in any process of a multi-process run (a collective: all must call it)."""
+  from jax.experimental import multihost_utils  # pylint: disable=import-outside-toplevel
+  flags = multihost_utils.process_allgather(np.int32(flag))
+  return bool(np.any(flags))

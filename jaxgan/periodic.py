@@ -17,6 +17,7 @@ import jax
 import tqdm
 
 from jaxgan import checkpoint as checkpoint_lib
+from jaxgan import workdir as workdir_lib
 from jaxgan import health, parallel, rng, run_eval, sampling, visualize
 from jaxgan.metrics_log import MetricsLog
 from jaxgan.state import GANState
@@ -133,10 +134,13 @@ class SaveGrids:
 class SaveCheckpoints:
   """A checkpoint every `checkpoint_every_steps` steps and at the end; on SIGTERM (single process,
   caught here) or an agreed preemption (multi-process, JAX's preemption service), one of the
-  current step, after which `stop_requested` is True."""
+  current step, after which `stop_requested` is True. It renews the workdir lock's lease every
+  minute."""
 
-  def __init__(self, config, ckpts: checkpoint_lib.Checkpoints, total_steps: int, run_info: dict):
-    self.ckpts, self.run_info = ckpts, run_info
+  def __init__(self, config, ckpts: checkpoint_lib.Checkpoints, total_steps: int, run_info: dict,
+               lock: workdir_lib.RunLock):
+    self.ckpts, self.run_info, self.lock = ckpts, run_info, lock
+    self._renewed = time.monotonic()
     self.due = every(config.checkpoint_every_steps, total_steps)
     self.stop_requested, self._sigterm, self._previous_handler = False, False, None
     if jax.process_count() == 1 and threading.current_thread() is threading.main_thread():
@@ -148,6 +152,9 @@ class SaveCheckpoints:
   def __call__(self, step: int, state: GANState, metrics) -> None:
     if self.due(step):
       self.ckpts.save(state, step, self.run_info)
+    if time.monotonic() - self._renewed > 60:
+      self.lock.renew()
+      self._renewed = time.monotonic()
     if self._sigterm or self.ckpts.reached_preemption(step):
       if self.ckpts.latest_step() != step:
         self.ckpts.save(state, step, self.run_info)

@@ -2,7 +2,6 @@
 best checkpoint by FCD (kept in WORKDIR/checkpoints_best/, beside the latest ones in checkpoints/).
 """
 
-import json
 import logging
 import math
 import os
@@ -13,6 +12,7 @@ import numpy as np
 
 from jaxgan import checkpoint as checkpoint_lib
 from jaxgan import evaluation, rng
+from jaxgan import workdir as workdir_lib
 from jaxgan.errors import ConfigError
 from jaxgan.state import GANState
 
@@ -54,11 +54,9 @@ def summary(metrics: dict[str, float]) -> str:
 
 
 def write_eval_json(workdir: str, record: dict) -> str:
-  """Writes `record` to WORKDIR/eval.json; returns the path."""
+  """Writes `record` to WORKDIR/eval.json (atomically); returns the path."""
   path = os.path.join(workdir, EVAL_FILE)
-  with open(path, "w") as f:
-    json.dump(record, f, indent=2, sort_keys=True)
-    f.write("\n")
+  workdir_lib.write_json(path, record)
   return path
 
 

@@ -1,10 +1,15 @@
 """Pictures of a run: sample grids (PNG), their progress over training (GIF) and loss curves."""
 
+import logging
 import math
 from collections.abc import Sequence
 
 import numpy as np
 from PIL import Image
+
+from jaxgan import workdir as workdir_lib
+
+log = logging.getLogger(__name__)
 
 
 def image_grid(images_NxHxWxC: np.ndarray, ncols: int = 8, padding: int = 2) -> Image.Image:
@@ -26,24 +31,36 @@ def image_grid(images_NxHxWxC: np.ndarray, ncols: int = 8, padding: int = 2) -> 
 
 def save_grid(images_NxHxWxC: np.ndarray, path: str, ncols: int = 8) -> None:
   """Writes `image_grid(images)` as a PNG."""
-  image_grid(images_NxHxWxC, ncols).save(path, format="PNG")
+  with workdir_lib.atomic_open(path, "wb") as f:
+    image_grid(images_NxHxWxC, ncols).save(f, format="PNG")
 
 
 def save_gif(frame_paths: Sequence[str], path: str, frame_ms: int = 400) -> None:
-  """An animated GIF of the given PNG frames (say the sample grids over training), looping forever."""
-  if not frame_paths:
-    raise ValueError("save_gif needs at least one frame")
-  frames = [Image.open(p).convert("L") for p in frame_paths]
-  frames[0].save(path, format="GIF", save_all=True, append_images=frames[1:], duration=frame_ms,
-                 loop=0)
+  """An animated GIF of the given PNG frames (say the sample grids over training), looping forever.
+
+  A frame that cannot be read is left out with a warning.
+  """
+  frames = []
+  for frame_path in frame_paths:
+    try:
+      with Image.open(frame_path) as image:
+        frames.append(image.convert("L"))
+    except OSError as e:
+      log.warning("%s left out of %s: %s", frame_path, path, e)
+  if not frames:
+    raise ValueError("save_gif needs at least one readable frame")
+  with workdir_lib.atomic_open(path, "wb") as f:
+    frames[0].save(f, format="GIF", save_all=True, append_images=frames[1:],
+                   duration=frame_ms, loop=0)
 
 
 def save_animation(images_NxHxWxC: np.ndarray, path: str, frame_ms: int = 80, scale: int = 4) -> None:
   """An animated GIF, one uint8 image a frame, enlarged `scale` times (nearest neighbour), looping."""
   frames = [image_grid(image[None], ncols=1, padding=0) for image in np.asarray(images_NxHxWxC)]
   frames = [f.resize((f.width * scale, f.height * scale), Image.Resampling.NEAREST) for f in frames]
-  frames[0].save(path, format="GIF", save_all=True, append_images=frames[1:], duration=frame_ms,
-                 loop=0)
+  with workdir_lib.atomic_open(path, "wb") as f:
+    frames[0].save(f, format="GIF", save_all=True, append_images=frames[1:],
+                   duration=frame_ms, loop=0)
 
 
 def plot_losses(records: Sequence[dict], path: str) -> None:
@@ -68,5 +85,6 @@ def plot_losses(records: Sequence[dict], path: str) -> None:
     ax.legend()
     ax.grid(alpha=0.3)
   fig.tight_layout()
-  fig.savefig(path, dpi=100)
+  with workdir_lib.atomic_open(path, "wb") as f:
+    fig.savefig(f, dpi=100, format="png")
   plt.close(fig)

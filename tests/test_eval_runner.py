@@ -136,8 +136,9 @@ def test_generate_best(eval_run, tmp_path):
   result = _run("experiments.generate", f"--workdir={workdir}", "--best", "--num=5", "--seed=3",
                 f"--output={output}")
   assert result.returncode == 0, result.stderr
-  _, state, spec = checkpoint.restore_run(workdir, best=True)
-  expected = sampling.sample_images(spec, state, jax.random.PRNGKey(3), 5, mode="running")[..., 0]
+  config, state, spec = checkpoint.restore_run(workdir, best=True)
+  expected = sampling.sample_images(spec, state, jax.random.PRNGKey(3), 5, mode=config.sampling,
+                                    seed=config.seed)[..., 0]
   np.testing.assert_array_equal(np.load(output), expected)
 
 
@@ -194,3 +195,16 @@ def test_validate_rejects_negative_eval_final_num():
   config.eval_final_num = -1
   with pytest.raises(ConfigError, match=r"config.eval_final_num: got -1, expected an integer >= 0"):
     config_validation.validate(config)
+
+
+def test_ema_decay_is_capped_at_ema_decay_late_in_training(idx_dir):
+  """At step 10^6 the warm-up (1 + t) / (10 + t) is above ema_decay, so the cap decides."""
+  state, spec = gan.init_state(_config(idx_dir), (28, 28, 1))
+  state = state.replace(step=jnp.asarray(1_000_000, jnp.int32))
+  new, _ = gan.gan_update(spec, state, jnp.zeros((16, 28, 28, 1)), None,
+                          gan.sample_noise(spec, jax.random.PRNGKey(1), 16))
+  assert (1 + 1e6) / (10 + 1e6) > EMA_DECAY
+  expected = jax.tree.map(lambda e, g: EMA_DECAY * e + (1 - EMA_DECAY) * g, state.ema_params,
+                          new.g_params)
+  for a, b in zip(jax.tree.leaves(new.ema_params), jax.tree.leaves(expected)):
+    np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-6, atol=1e-7)

@@ -10,7 +10,7 @@ import pytest
 from experiments.configs import smoke
 from jaxgan import data, idx, loop, tfds_import
 from jaxgan.errors import DataError
-from tests.conftest import REPO_ROOT
+from tests.conftest import REPO_ROOT, skip_or_fail
 
 # Debian's dataset-fashion-mnist package installs the four IDX .gz files here.
 FASHION_DIR = os.environ.get("JAXGAN_FASHION_MNIST_IDX_DIR", "/usr/share/datasets/fashion-mnist")
@@ -19,7 +19,7 @@ FASHION_DIR = os.environ.get("JAXGAN_FASHION_MNIST_IDX_DIR", "/usr/share/dataset
 @pytest.fixture
 def fashion_idx_dir():
   if not os.path.isfile(os.path.join(FASHION_DIR, "train-images-idx3-ubyte.gz")):
-    pytest.skip(f"no Fashion-MNIST IDX files in {FASHION_DIR} (apt-get install "
+    skip_or_fail(f"no Fashion-MNIST IDX files in {FASHION_DIR} (apt-get install "
                 "dataset-fashion-mnist, or set JAXGAN_FASHION_MNIST_IDX_DIR)")
   return FASHION_DIR
 

@@ -1,0 +1,145 @@
+"""The run directory: its checks, one training run at a time (a lock), and files written atomically.
+
+A file that a later command reads back is written whole or not at all: to a temporary file in the
+same folder, then renamed over the target, so a kill at any byte leaves the previous version.
+"""
+
+import contextlib
+import json
+import logging
+import os
+import socket
+import tempfile
+import time
+
+from jaxgan.errors import ConfigError, JaxganError
+
+log = logging.getLogger(__name__)
+LOCK_FILE = ".jaxgan.lock"
+# A lock held from another host counts as stale once its holder has not renewed it for this long.
+LEASE_SECONDS = 600.0
+
+
+def prepare(workdir: str) -> str:
+  """Creates `workdir` if needed and checks that files can be written in it; returns its absolute path.
+
+  Raises:
+    ConfigError: it is empty, a file, under a file, or not writable (one line naming it).
+  """
+  if not workdir:
+    raise ConfigError("--workdir: empty; give the directory for checkpoints, samples and logs")
+  path = os.path.abspath(workdir)
+  try:
+    os.makedirs(path, exist_ok=True)
+    with tempfile.TemporaryFile(dir=path):
+      pass
+  except OSError as e:
+    reason = "it is a file" if os.path.isfile(path) else e.strerror or str(e)
+    raise ConfigError(f"--workdir={workdir}: cannot write there: {reason}") from e
+  return path
+
+
+@contextlib.contextmanager
+def atomic_open(path: str, mode: str = "w"):
+  """`open(path, mode)` for writing, whose content replaces `path` only once it is complete."""
+  folder = os.path.dirname(os.path.abspath(path))
+  fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{os.path.basename(path)}.", suffix=".tmp")
+  try:
+    with os.fdopen(fd, mode) as f:
+      yield f
+      f.flush()
+      os.fsync(f.fileno())
+    os.replace(tmp, path)
+  except BaseException:
+    with contextlib.suppress(OSError):
+      os.remove(tmp)
+    raise
+
+
+def write_json(path: str, record) -> None:
+  """Writes `record` as indented JSON to `path`, atomically."""
+  with atomic_open(path) as f:
+    json.dump(record, f, indent=2, sort_keys=True)
+    f.write("\n")
+
+
+def _pid_alive(pid: int) -> bool:
+  try:
+    os.kill(pid, 0)
+  except ProcessLookupError:
+    return False
+  except PermissionError:  # Alive, under another user.
+    return True
+  return True
+
+
+class RunLock:
+  """WORKDIR/.jaxgan.lock: the host and PID of the one training run that writes the workdir.
+
+  `acquire` takes it, or raises when a live run holds it. A lock whose holder is gone (killed,
+  the machine lost power) does not block: on the same host its PID is no longer alive; from another
+  host, its lease (the file's mtime, renewed by `renew`) is older than LEASE_SECONDS.
+  """
+
+  def __init__(self, workdir: str):
+    self.path = os.path.join(workdir, LOCK_FILE)
+    self.held = False
+
+  def _holder(self) -> dict | None:
+    """The holder's record, or None when the lock is free or stale (then it is removed)."""
+    try:
+      with open(self.path) as f:
+        holder = json.load(f)
+      age = time.time() - os.stat(self.path).st_mtime
+      host, pid = holder["host"], int(holder["pid"])
+    except FileNotFoundError:
+      return None
+    except (OSError, ValueError, KeyError, TypeError):
+      holder, host, pid, age = None, None, None, None  # Unreadable: written by no jaxgan run.
+    stale = holder is None or (
+        not _pid_alive(pid) if host == socket.gethostname() else age > LEASE_SECONDS)
+    if stale:
+      log.warning("removing the stale lock %s%s", self.path,
+                  f" of pid {pid} on {host}, which is gone" if holder else " (unreadable)")
+      with contextlib.suppress(FileNotFoundError):
+        os.remove(self.path)
+      return None
+    return holder
+
+  def acquire(self) -> None:
+    """Takes the lock.
+
+    Raises:
+      ConfigError: another live run holds it (names its host and PID).
+    """
+    record = dict(host=socket.gethostname(), pid=os.getpid(), started=time.time())
+    for _ in range(3):  # A stale lock is removed, then taken again.
+      fd, tmp = tempfile.mkstemp(dir=os.path.dirname(self.path), prefix=".lock.", suffix=".tmp")
+      with os.fdopen(fd, "w") as f:
+        json.dump(record, f)
+      try:
+        os.link(tmp, self.path)  # Atomic, and fails when the lock exists: the record is whole.
+        self.held = True
+        return
+      except FileExistsError:
+        holder = self._holder()
+        if holder is not None:
+          raise ConfigError(
+              f"--workdir={os.path.dirname(self.path)} is in use by a training run on "
+              f"{holder['host']} (pid {holder['pid']}); wait for it to end, or use another "
+              "--workdir") from None
+      finally:
+        os.remove(tmp)
+    raise JaxganError(f"cannot take the lock {self.path}: other runs keep taking it")
+
+  def renew(self) -> None:
+    """Renews the lease (the lock's mtime), for hosts that cannot see this process."""
+    if self.held:
+      with contextlib.suppress(OSError):
+        os.utime(self.path)
+
+  def release(self) -> None:
+    if self.held:
+      with contextlib.suppress(FileNotFoundError):
+        os.remove(self.path)
+      self.held = False
