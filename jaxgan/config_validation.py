@@ -79,7 +79,7 @@ CHECKS: dict[str, Callable[[Any], str | None]] = {
     "ema_decay": _float(0.0, high=1.0),
     "dtype": _one_of(tuple(models.DTYPES)),
     "sampling": _one_of(sampling.SAMPLING_MODES),
-    "steps_per_call": _int(1, 1),
+    "steps_per_call": _int(1),
     "d_steps": _int(1),
     "max_nonfinite_steps": _int(1),
     "model.name": _one_of(tuple(models.REGISTRY)),

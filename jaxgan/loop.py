@@ -20,30 +20,42 @@ log = logging.getLogger(__name__)
 
 
 def make_step_fn(spec: gan.GANSpec, mesh, images_NxHxWxC: np.ndarray, labels_N: np.ndarray,
-                 batch_size: int):
-  """`step_fn(state, step) -> (state, metrics)`: train step `step` (= state.step, a host int) on the
-  dataset, which is put on the devices once.
+                 batch_size: int, steps_per_call: int = 1):
+  """`step_fn(state, step, k) -> (state, metrics)`: train steps [step, step + k) (`step` = state.step,
+  a host int; k is 1 or `steps_per_call`) on the dataset, which is put on the devices once.
 
-  The epoch order is drawn on the device at each epoch's first step; nothing crosses to or from
-  the host per step (`jax.transfer_guard`).
+  With k > 1 the steps run in one `lax.scan` and the metrics are stacked along a leading axis of k.
+  Each epoch's order is drawn on the device once; nothing crosses to or from the host per call
+  (`jax.transfer_guard`).
   """
   num_examples = len(images_NxHxWxC)
   steps_per_epoch = data_lib.steps_per_epoch(num_examples, batch_size)
   images = parallel.put_replicated(mesh, images_NxHxWxC)
   labels = parallel.put_replicated(mesh, labels_N)
-  train_step = gan.make_train_step(spec, batch_size, steps_per_epoch, parallel.batch_sharding(mesh))
+  batch_sharding = parallel.batch_sharding(mesh)
+  one_step = gan.make_train_step(spec, batch_size, steps_per_epoch, batch_sharding)
+  fused = (gan.make_multi_step(spec, batch_size, steps_per_epoch, steps_per_call, batch_sharding)
+           if steps_per_call > 1 else None)
   epoch_order = jax.jit(
-      lambda key, step: data_lib.epoch_permutation(
-          rng.stream_key(key, rng.DATA), step // steps_per_epoch, num_examples),
+      lambda key, epoch: data_lib.epoch_permutation(rng.stream_key(key, rng.DATA), epoch,
+                                                    num_examples),
       out_shardings=parallel.replicated(mesh))
-  perm_N = None
+  orders = {}  # epoch -> its order: the current epoch's and, for a fused call, the next one's.
 
-  def step_fn(state: GANState, step: int):
-    nonlocal perm_N
+  def order(state: GANState, epoch: int) -> jax.Array:
+    if epoch not in orders:
+      for old in [e for e in orders if e < epoch - 1]:
+        del orders[old]
+      orders[epoch] = epoch_order(state.key, epoch)
+    return orders[epoch]
+
+  def step_fn(state: GANState, step: int, k: int):
+    epoch = step // steps_per_epoch
+    perm_N, next_perm_N = order(state, epoch), order(state, epoch + 1) if k > 1 else None
     with jax.transfer_guard("disallow"):
-      if perm_N is None or step % steps_per_epoch == 0:
-        perm_N = epoch_order(state.key, state.step)
-      return train_step(state, images, labels, perm_N)
+      if k == 1:
+        return one_step(state, images, labels, perm_N)
+      return fused(state, images, labels, perm_N, next_perm_N)
 
   return step_fn
 
@@ -113,6 +125,10 @@ def _train(config, workdir: str, lock: workdir_lib.RunLock) -> GANState:
     raise ConfigError(f"config.batch_size: got {config.batch_size}, more than the {len(images_N)} "
                       "training examples")
   total_steps = config.num_steps or config.num_epochs * steps_per_epoch
+  k = config.steps_per_call
+  if k > steps_per_epoch:
+    raise ConfigError(f"config.steps_per_call: got {k}, more than the {steps_per_epoch} steps of an "
+                      "epoch")
   mesh = parallel.make_mesh()
   parallel.check_batch_size(config.batch_size, mesh)
   state, spec, ckpts, run_info = _restore_or_init(config, workdir, images_N, labels_N, mesh)
@@ -127,7 +143,7 @@ def _train(config, workdir: str, lock: workdir_lib.RunLock) -> GANState:
       stack.callback(action.close)
       return action
 
-    checkpoints = add(periodic.SaveCheckpoints(config, ckpts, total_steps, run_info, lock))
+    checkpoints = add(periodic.SaveCheckpoints(config, ckpts, start_step, total_steps, run_info, lock))
     evaluation = run_eval.TrainingEvaluation(config, workdir, sample)  # Checks eval_num first.
     stack.callback(evaluation.close)
     report = add(periodic.ReportProgress(config, workdir, start_step, total_steps, steps_per_epoch,
@@ -136,12 +152,15 @@ def _train(config, workdir: str, lock: workdir_lib.RunLock) -> GANState:
         add(periodic.CheckFinite(config, state)), report,
         add(periodic.SaveGrids(workdir, start_step, total_steps, steps_per_epoch, sample_grid, state)),
         checkpoints,
-        periodic.Evaluate(evaluation, total_steps, run_info, report)]
-    step_fn = make_step_fn(spec, mesh, images_N, labels_N, config.batch_size)
-    for step in range(start_step, total_steps):
-      state, metrics = step_fn(state, step)
+        periodic.Evaluate(evaluation, start_step, total_steps, run_info, report)]
+    step_fn = make_step_fn(spec, mesh, images_N, labels_N, config.batch_size, k)
+    step = start_step
+    while step < total_steps:
+      calls = 1 if step % k or total_steps - step < k else k  # Single steps up to a call boundary.
+      state, metrics = step_fn(state, step, calls)
+      step += calls
       for action in actions:
-        action(step + 1, state, metrics)
+        action(step, state, metrics)
         if checkpoints.stop_requested:
           return state
     for action in actions:

@@ -1,7 +1,9 @@
 """The periodic actions of the training loop. Each owns its schedule and its process-0 guard.
 
-The loop calls every action after each step with (step, state, metrics), where `step` counts the
-steps done; `finish(state)` runs once after the last step, and `close()` always. In a multi-process
+The loop calls every action after each call of the train step with (step, state, metrics), where
+`step` counts the steps done and `metrics` are the last call's (stacked along a leading axis when
+a call fuses several steps); `finish(state)` runs once after the last step, and `close()` always.
+A schedule "every N steps" is due at the first call boundary at or after each multiple of N. In a multi-process
 run every process calls every action: all take part in sampling and checkpointing (one SPMD
 program), and only process 0 writes files and prints.
 """
@@ -14,6 +16,7 @@ import threading
 import time
 
 import jax
+import numpy as np
 import tqdm
 
 from jaxgan import checkpoint as checkpoint_lib
@@ -25,9 +28,25 @@ from jaxgan.state import GANState
 log = logging.getLogger(__name__)
 
 
-def every(period: int, total_steps: int):
-  """The schedule `step % period == 0 or step == total_steps` (the last step is always due)."""
-  return lambda step: step % period == 0 or step == total_steps
+class Every:
+  """Due when a multiple of `period` was reached since the previous call, and at `total_steps`.
+
+  With one step per call that is `step % period == 0`; with fused calls, the call boundary at or
+  after each multiple.
+  """
+
+  def __init__(self, period: int, start_step: int, total_steps: int):
+    self.period, self.last, self.total_steps = period, start_step, total_steps
+
+  def __call__(self, step: int) -> bool:
+    due = step // self.period > self.last // self.period or step == self.total_steps
+    self.last = step
+    return due
+
+
+def last_step_metrics(metrics) -> dict[str, float]:
+  """Host floats of the last step's metrics (of a fused call's stacked ones)."""
+  return {k: float(np.asarray(v).reshape(-1)[-1]) for k, v in jax.device_get(metrics).items()}
 
 
 class ReportProgress:
@@ -39,7 +58,8 @@ class ReportProgress:
   def __init__(self, config, workdir: str, start_step: int, total_steps: int, steps_per_epoch: int,
                sample_grid):
     self.main = parallel.is_main_process()
-    self.due = every(config.log_every_steps, total_steps)
+    self.due = Every(config.log_every_steps, start_step, total_steps)
+    self.epoch_end = Every(steps_per_epoch, start_step, total_steps + 1)  # Not at the last step.
     self.total_steps, self.steps_per_epoch, self.batch_size = (total_steps, steps_per_epoch,
                                                                config.batch_size)
     self.sample_grid, self.workdir = sample_grid, workdir
@@ -69,8 +89,7 @@ class ReportProgress:
     if self.due(step):
       samples = self.sample_grid(state)
       now = time.perf_counter()
-      record = dict(step=step, epoch=step / self.steps_per_epoch,
-                    **{k: float(v) for k, v in jax.device_get(metrics).items()},
+      record = dict(step=step, epoch=step / self.steps_per_epoch, **last_step_metrics(metrics),
                     images_per_sec=(step - self.last_step) * self.batch_size / (now - self.last_time))
       self.last_step, self.last_time = step, now
       self.bar.set_postfix(g_loss=f"{record['g_loss']:.4f}", d_loss=f"{record['d_loss']:.4f}")
@@ -80,7 +99,7 @@ class ReportProgress:
       if self.main:
         for warning in self.monitor.update(step, record, samples):
           log.warning("%s", warning)
-    if step % self.steps_per_epoch == 0:
+    if self.epoch_end(step):
       now = time.perf_counter()
       self.write(dict(step=step, epoch_seconds=now - self.epoch_time),
                  f"epoch {step // self.steps_per_epoch} done in {now - self.epoch_time:.1f} s")
@@ -105,7 +124,7 @@ class SaveGrids:
                sample_grid, state: GANState):
     self.dir = os.path.join(workdir, "samples")
     os.makedirs(self.dir, exist_ok=True)
-    self.due = every(steps_per_epoch, total_steps)
+    self.due = Every(steps_per_epoch, start_step, total_steps)
     self.sample_grid = sample_grid
     if start_step == 0:
       self._save(0, state)
@@ -137,11 +156,11 @@ class SaveCheckpoints:
   current step, after which `stop_requested` is True. It renews the workdir lock's lease every
   minute."""
 
-  def __init__(self, config, ckpts: checkpoint_lib.Checkpoints, total_steps: int, run_info: dict,
-               lock: workdir_lib.RunLock):
+  def __init__(self, config, ckpts: checkpoint_lib.Checkpoints, start_step: int, total_steps: int,
+               run_info: dict, lock: workdir_lib.RunLock):
     self.ckpts, self.run_info, self.lock = ckpts, run_info, lock
     self._renewed = time.monotonic()
-    self.due = every(config.checkpoint_every_steps, total_steps)
+    self.due = Every(config.checkpoint_every_steps, start_step, total_steps)
     self.stop_requested, self._sigterm, self._previous_handler = False, False, None
     if jax.process_count() == 1 and threading.current_thread() is threading.main_thread():
       self._previous_handler = signal.signal(signal.SIGTERM, self._on_sigterm)
@@ -177,13 +196,14 @@ class Evaluate:
   """A `run_eval.TrainingEvaluation` on its schedule, its metrics written by `report`; the final full
   evaluation in `finish`."""
 
-  def __init__(self, evaluation: run_eval.TrainingEvaluation, total_steps: int, run_info: dict,
-               report: ReportProgress):
+  def __init__(self, evaluation: run_eval.TrainingEvaluation, start_step: int, total_steps: int,
+               run_info: dict, report: ReportProgress):
     self.evaluation = evaluation
     self.total_steps, self.run_info, self.report = total_steps, run_info, report
+    self.due = Every(evaluation.every, start_step, total_steps) if evaluation.best else None
 
   def __call__(self, step: int, state: GANState, metrics) -> None:
-    if not self.evaluation.due(step, self.total_steps):
+    if self.due is None or not self.due(step):
       return
     start = time.perf_counter()
     with self.report.paused():

@@ -122,10 +122,6 @@ class TrainingEvaluation:
     if self.final_num > 0:
       check_num(self.final_num, self.reference, "config.eval_final_num")
 
-  def due(self, step: int, total_steps: int) -> bool:
-    """Whether step `step` (steps done) gets a periodic evaluation."""
-    return self.best is not None and (step % self.every == 0 or step == total_steps)
-
   def periodic(self, state: GANState, step: int, run_info: dict) -> tuple[dict[str, float], bool]:
     """(metrics, whether the state became the best checkpoint)."""
     metrics = evaluate_state(self.sample, state, self.key, self.num, self.evaluator, self.reference,
