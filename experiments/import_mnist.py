@@ -7,13 +7,13 @@ $TFDS_DATA_DIR, else ~/tensorflow_datasets. Running it again on a prepared datas
 """
 
 import os
-import sys
 import time
 
-from absl import app, flags
+from absl import flags
 
+from experiments import cli
 from jaxgan import tfds_import
-from jaxgan.errors import ConfigError, JaxganError
+from jaxgan.errors import ConfigError
 
 _IDX_DIR = flags.DEFINE_string(
     "idx_dir", os.environ.get("JAXGAN_MNIST_IDX_DIR", ""),
@@ -23,22 +23,16 @@ _TFDS_DATA_DIR = flags.DEFINE_string(
 _DATASET = flags.DEFINE_enum("dataset", "mnist", sorted(tfds_import.BUILDERS), "Dataset to prepare.")
 
 
-def main(argv):
-  if len(argv) > 1:
-    raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
-  try:
-    if not _IDX_DIR.value:
-      raise ConfigError("--idx_dir is required (the folder of the four IDX .gz files)")
-    data_dir = tfds_import.resolve_data_dir(_TFDS_DATA_DIR.value)
-    done_before = tfds_import.is_prepared(_DATASET.value, data_dir)
-    start = time.perf_counter()
-    path = tfds_import.prepare(_DATASET.value, _IDX_DIR.value, data_dir)
-  except JaxganError as e:
-    print(f"error: {e}", file=sys.stderr)
-    sys.exit(e.exit_code)
+def main():
+  if not _IDX_DIR.value:
+    raise ConfigError("--idx_dir is required (the folder of the four IDX .gz files)")
+  data_dir = tfds_import.resolve_data_dir(_TFDS_DATA_DIR.value)
+  done_before = tfds_import.is_prepared(_DATASET.value, data_dir)
+  start = time.perf_counter()
+  path = tfds_import.prepare(_DATASET.value, _IDX_DIR.value, data_dir)
   verb = "already prepared" if done_before else "prepared"
   print(f"{_DATASET.value} {verb} in {path} ({time.perf_counter() - start:.1f} s)")
 
 
 if __name__ == "__main__":
-  app.run(main)
+  cli.run(main)

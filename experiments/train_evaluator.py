@@ -7,18 +7,18 @@ from it.
 """
 
 import os
-import sys
 import time
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
-from absl import app, flags
+from absl import flags
 
+from experiments import cli
 from jaxgan import data as data_lib
 from jaxgan import evaluation, idx
-from jaxgan.errors import ConfigError, JaxganError
+from jaxgan.errors import ConfigError
 
 _IDX_DIR = flags.DEFINE_string("idx_dir", os.environ.get("JAXGAN_MNIST_IDX_DIR", ""),
                                "Folder of the four MNIST IDX .gz files (default: $JAXGAN_MNIST_IDX_DIR).")
@@ -98,29 +98,24 @@ def train(idx_dir: str, seed: int, epochs: int, batch_size: int, learning_rate: 
   return evaluator, accuracy(evaluator, test_images, test_labels), seconds
 
 
-def main(argv):
-  del argv
-  try:
-    if not _IDX_DIR.value:
-      raise ConfigError("--idx_dir is empty: pass the MNIST IDX folder or set JAXGAN_MNIST_IDX_DIR")
-    for name in idx.IDX_FILES["train"] + idx.IDX_FILES["test"]:
-      if not os.path.exists(os.path.join(_IDX_DIR.value, name)):
-        raise ConfigError(f"--idx_dir: {os.path.join(_IDX_DIR.value, name)} does not exist")
-    evaluator, test_accuracy, seconds = train(_IDX_DIR.value, _SEED.value, _EPOCHS.value,
-                                              _BATCH_SIZE.value, _LEARNING_RATE.value,
-                                              _MAX_SHIFT.value)
-    command = (f"python -m experiments.train_evaluator --seed={_SEED.value} --epochs={_EPOCHS.value} "
-               f"--batch_size={_BATCH_SIZE.value} --learning_rate={_LEARNING_RATE.value} "
-               f"--max_shift={_MAX_SHIFT.value}")
-    record = evaluation.save_evaluator(evaluator, _OUTPUT.value, dict(
-        test_accuracy=test_accuracy, seed=_SEED.value, epochs=_EPOCHS.value,
-        train_seconds=round(seconds, 1), jax_version=jax.__version__, command=command))
-    print(f"test accuracy {test_accuracy:.4f} in {seconds:.0f} s; wrote {_OUTPUT.value} "
-          f"(sha256 {record['sha256'][:12]})")
-  except JaxganError as e:
-    print(f"error: {e}", file=sys.stderr)
-    sys.exit(e.exit_code)
+def main():
+  if not _IDX_DIR.value:
+    raise ConfigError("--idx_dir is empty: pass the MNIST IDX folder or set JAXGAN_MNIST_IDX_DIR")
+  for name in idx.IDX_FILES["train"] + idx.IDX_FILES["test"]:
+    if not os.path.exists(os.path.join(_IDX_DIR.value, name)):
+      raise ConfigError(f"--idx_dir: {os.path.join(_IDX_DIR.value, name)} does not exist")
+  evaluator, test_accuracy, seconds = train(_IDX_DIR.value, _SEED.value, _EPOCHS.value,
+                                            _BATCH_SIZE.value, _LEARNING_RATE.value,
+                                            _MAX_SHIFT.value)
+  command = (f"python -m experiments.train_evaluator --seed={_SEED.value} --epochs={_EPOCHS.value} "
+             f"--batch_size={_BATCH_SIZE.value} --learning_rate={_LEARNING_RATE.value} "
+             f"--max_shift={_MAX_SHIFT.value}")
+  record = evaluation.save_evaluator(evaluator, _OUTPUT.value, dict(
+      test_accuracy=test_accuracy, seed=_SEED.value, epochs=_EPOCHS.value,
+      train_seconds=round(seconds, 1), jax_version=jax.__version__, command=command))
+  print(f"test accuracy {test_accuracy:.4f} in {seconds:.0f} s; wrote {_OUTPUT.value} "
+        f"(sha256 {record['sha256'][:12]})")
 
 
 if __name__ == "__main__":
-  app.run(main)
+  cli.run(main)
