@@ -12,6 +12,7 @@ import logging
 import os
 import re
 import shutil
+import time
 from typing import Any
 
 import jax
@@ -27,6 +28,7 @@ from jaxgan.state import GANState
 log = logging.getLogger(__name__)
 
 UNRESTORABLE_SUFFIX = ".unrestorable"  # A step folder that failed to restore is renamed STEP + this.
+_OPEN_ATTEMPTS = 5  # Opens of a checkpoint folder that a training run may be writing.
 LATEST_DIR, BEST_DIR = "checkpoints", "checkpoints_best"  # In a workdir: the latest steps, the best.
 CONFIG_FILE = "config.json"  # In a workdir: the resolved config of the run.
 
@@ -108,14 +110,21 @@ class Checkpoints:
     self._failed = False
     if os.path.exists(self.directory) and not os.path.isdir(self.directory):
       raise CheckpointRequestError(f"checkpoint folder {self.directory} is a file")
-    try:
-      self._manager = ocp.CheckpointManager(
-          self.directory,
-          options=ocp.CheckpointManagerOptions(max_to_keep=keep, create=create,
-                                               cleanup_tmp_directories=create),
-          item_handlers=ocp.StandardCheckpointHandler())
-    except (OSError, ValueError) as e:
-      raise CheckpointError(f"cannot open checkpoint folder {self.directory}: {_reason(e)}") from e
+    for attempt in range(_OPEN_ATTEMPTS):
+      try:
+        self._manager = ocp.CheckpointManager(
+            self.directory,
+            options=ocp.CheckpointManagerOptions(max_to_keep=keep, create=create,
+                                                 cleanup_tmp_directories=create),
+            item_handlers=ocp.StandardCheckpointHandler())
+        break
+      except (OSError, ValueError) as e:
+        # A reader (generate, evaluate) can list the folder while a training run renames a
+        # finished save into place; it opens the folder again.
+        if create or attempt == _OPEN_ATTEMPTS - 1 or not os.path.isdir(self.directory):
+          raise CheckpointError(
+              f"cannot open checkpoint folder {self.directory}: {_reason(e)}") from e
+        time.sleep(0.2)
 
   def all_steps(self) -> list[int]:
     return sorted(self._manager.all_steps())
