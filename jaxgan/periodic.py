@@ -3,9 +3,9 @@
 The loop calls every action after each call of the train step with (step, state, metrics), where
 `step` counts the steps done and `metrics` are the last call's (stacked along a leading axis when
 a call fuses several steps); `finish(state)` runs once after the last step, and `close()` always.
-A schedule "every N steps" is due at the first call boundary at or after each multiple of N. In a multi-process
-run every process calls every action: all take part in sampling and checkpointing (one SPMD
-program), and only process 0 writes files and prints.
+A schedule "every N steps" is due at the first call boundary at or after each multiple of N. In a
+multi-process run every process calls every action: all take part in sampling and checkpointing
+(one SPMD program), and only process 0 writes files and prints.
 """
 
 import contextlib
