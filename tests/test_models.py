@@ -10,7 +10,7 @@ from flax import nnx
 
 from experiments.configs import dcgan as dcgan_config
 from experiments.configs import mlp_gan
-from jaxgan import models
+from jaxgan import gan, models
 from jaxgan.models import layers
 
 IMAGE_SHAPE = (28, 28, 1)
@@ -144,30 +144,87 @@ def test_unknown_init_raises():
     layers.dense_inits("xavier", 8)
 
 
-@pytest.mark.parametrize("height,width", [(7, 7), (14, 5)])
-def test_subpixel_conv_transpose_is_flax_conv_transpose(height, width):
-  conv = nnx.ConvTranspose(24, 16, (4, 4), strides=(2, 2), padding="SAME", use_bias=False,
+def _assert_same_layer(fast_fn, xla_fn, x, kernel, dtype, tol):
+  """fast_fn and xla_fn agree in values and in both gradients, computed in `dtype`."""
+  x, kernel = x.astype(dtype), kernel.astype(dtype)
+  y = fast_fn(x, kernel)
+  assert y.dtype == dtype
+  np.testing.assert_allclose(y.astype(jnp.float32), xla_fn(x, kernel).astype(jnp.float32),
+                             rtol=tol, atol=tol)
+  cotangent = jax.random.normal(jax.random.PRNGKey(2), y.shape, dtype)
+  grads = [jax.grad(lambda x, k: jnp.vdot(fn(x, k), cotangent).astype(jnp.float32),
+                    argnums=(0, 1))(x, kernel) for fn in (fast_fn, xla_fn)]
+  for got, want in zip(*grads):
+    assert got.dtype == dtype
+    np.testing.assert_allclose(got.astype(jnp.float32), want.astype(jnp.float32),
+                               rtol=10 * tol, atol=10 * tol)
+
+
+DTYPE_TOLERANCES = [(jnp.float32, 1e-5), (jnp.bfloat16, 5e-2)]
+
+
+@pytest.mark.parametrize("dtype,tol", DTYPE_TOLERANCES, ids=["float32", "bfloat16"])
+@pytest.mark.parametrize("height,width,channels,out", [(7, 7, 24, 16), (14, 5, 8, 1), (1, 3, 3, 2)])
+def test_subpixel_conv_transpose_is_flax_conv_transpose(height, width, channels, out, dtype, tol):
+  conv = nnx.ConvTranspose(channels, out, (4, 4), strides=(2, 2), padding="SAME", use_bias=False,
                            rngs=nnx.Rngs(0))
-  x = jax.random.normal(jax.random.PRNGKey(1), (3, height, width, 24))
-  y = layers.subpixel_conv_transpose(x, conv.kernel[...])
-  assert y.shape == (3, 2 * height, 2 * width, 16)
-  np.testing.assert_allclose(y, conv(x), rtol=1e-5, atol=1e-5)
-
-  cotangent = jax.random.normal(jax.random.PRNGKey(2), y.shape)
-
-  def loss(conv_fn, x, kernel):
-    return jnp.vdot(conv_fn(x, kernel), cotangent)
+  x = jax.random.normal(jax.random.PRNGKey(1), (3, height, width, channels))
+  assert layers.subpixel_conv_transpose(x, conv.kernel[...]).shape == (3, 2 * height, 2 * width, out)
 
   def xla_conv_fn(x, kernel):  # What nnx.ConvTranspose computes.
     return jax.lax.conv_transpose(x, kernel, (2, 2), "SAME",
                                   dimension_numbers=("NHWC", "HWIO", "NHWC"))
 
   np.testing.assert_allclose(xla_conv_fn(x, conv.kernel[...]), conv(x), rtol=1e-6, atol=1e-6)
-  want = jax.grad(lambda x, k: loss(xla_conv_fn, x, k), argnums=(0, 1))(x, conv.kernel[...])
-  got = jax.grad(lambda x, k: loss(layers.subpixel_conv_transpose, x, k), argnums=(0, 1))(
-      x, conv.kernel[...])
-  for g, w in zip(got, want):
-    np.testing.assert_allclose(g, w, rtol=1e-4, atol=1e-4)
+  _assert_same_layer(layers.subpixel_conv_transpose, xla_conv_fn, x, conv.kernel[...], dtype, tol)
+
+
+@pytest.mark.parametrize("dtype,tol", DTYPE_TOLERANCES, ids=["float32", "bfloat16"])
+@pytest.mark.parametrize("height,width,channels,out", [(28, 28, 1, 8), (14, 6, 12, 10), (2, 4, 3, 5)])
+def test_strided_conv_is_flax_conv(height, width, channels, out, dtype, tol):
+  conv = nnx.Conv(channels, out, (4, 4), strides=(2, 2), padding="SAME", use_bias=False,
+                  rngs=nnx.Rngs(0))
+  x = jax.random.normal(jax.random.PRNGKey(1), (3, height, width, channels))
+  assert layers.strided_conv(x, conv.kernel[...]).shape == (3, height // 2, width // 2, out)
+
+  def xla_conv_fn(x, kernel):  # What nnx.Conv computes.
+    return jax.lax.conv_general_dilated(x, kernel, (2, 2), "SAME",
+                                        dimension_numbers=("NHWC", "HWIO", "NHWC"))
+
+  np.testing.assert_allclose(xla_conv_fn(x, conv.kernel[...]), conv(x), rtol=1e-6, atol=1e-6)
+  _assert_same_layer(layers.strided_conv, xla_conv_fn, x, conv.kernel[...], dtype, tol)
+
+
+def test_dcgan_computes_its_own_layers():
+  """The DCGAN's fast conv forms compute what its nnx layers would, biases included."""
+  config = dcgan_config.get_config()
+  generator, discriminator = models.build(config.model, image_shape=IMAGE_SHAPE, num_classes=0,
+                                          dtype=jnp.float32, key=jax.random.PRNGKey(0))
+  z_BxZ = jax.random.normal(jax.random.PRNGKey(1), (4, config.model.latent_dim))
+  g = generator
+  h = jax.nn.relu(g.norm0(g.fc(z_BxZ), train=False)).reshape(4, 7, 7, g.base_channels)
+  want = g.up2(jax.nn.relu(g.norm1(g.up1(h), train=False)))
+  np.testing.assert_allclose(g(z_BxZ, train=False), want, rtol=1e-4, atol=1e-5)
+
+  d = discriminator
+  images = jnp.tanh(want)
+  h = jax.nn.leaky_relu(d.conv2(jax.nn.leaky_relu(d.conv1(images), 0.2)), 0.2)
+  np.testing.assert_allclose(d(images), d.out(h.reshape(4, -1))[:, 0], rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.skipif(jax.default_backend() != "cpu", reason="checks XLA:CPU's compiled step")
+def test_dcgan_step_has_no_base_dilated_convolution():
+  """No convolution in the compiled DCGAN step (forward and both gradients) dilates its input: XLA:CPU
+  runs those on its slow generic kernel."""
+  config = dcgan_config.get_config()
+  state, spec = gan.init_state(config, IMAGE_SHAPE)
+  real = jnp.zeros((8, *IMAGE_SHAPE))
+  z_BxZ = jnp.zeros((8, config.model.latent_dim))
+  hlo = jax.jit(lambda s, r, z: gan.gan_update(spec, s, r, None, z)).lower(
+      state, real, z_BxZ).compile().as_text()
+  convolutions = [line for line in hlo.splitlines() if " convolution(" in line]
+  assert len(convolutions) >= 10
+  assert not [line for line in convolutions if "lhs_dilate" in line]
 
 
 def test_a_third_dcgan_stage_adds_a_conv_to_each_network():

@@ -1,4 +1,5 @@
-"""Layers shared by the model families: PyTorch-faithful BatchNorm, initialisers, a fast transposed conv."""
+"""Layers shared by the model families: PyTorch-faithful BatchNorm, initialisers, and stride-2 convolution
+forms that XLA:CPU runs on its fast kernels."""
 
 import math
 
@@ -34,34 +35,62 @@ def dense_inits(init: str, fan_in: int) -> dict:
   raise ValueError(f"unknown init {init!r}; expected 'torch' or 'normal'")
 
 
-# For output phase a (row or column parity), the (offset into the input padded by 1, kernel index) pairs
-# that a stride-2, 4-wide, SAME transposed convolution sums over.
-_PHASE_TAPS = {0: ((0, 0), (1, 2)), 1: ((1, 1), (2, 3))}
+_NHWC = ("NHWC", "HWIO", "NHWC")
 
 
 def subpixel_conv_transpose(x_BxHxWxI: jax.Array, kernel_4x4xIxO: jax.Array) -> jax.Array:
-  """`nnx.ConvTranspose(kernel_size=(4, 4), strides=(2, 2), padding="SAME")` without bias, as four
-  dense matmuls: x_BxHxWxI -> y_Bx2Hx2WxO.
+  """`nnx.ConvTranspose(kernel_size=(4, 4), strides=(2, 2), padding="SAME")` without bias, as one
+  stride-1 convolution and a pixel shuffle: x_BxHxWxI -> y_Bx2Hx2WxO.
 
-  Each output pixel parity (a, b) sees a 2x2 subset of the kernel taps, so the transposed conv is
-  four ordinary 2x2 convolutions, one per phase, interleaved. Unlike XLA:CPU's transposed conv
-  (a conv over the zero-dilated input), it multiplies no zeros, and its gradients are matmuls too:
-  several times faster on CPU when there are many output channels.
+  Output pixel (2i + a, 2j + b) sums input pixels (i + a - 1 + di, j + b - 1 + dj), di, dj in {0, 1},
+  times kernel tap (2di + a, 2dj + b). So one 2x2 convolution of the input padded by 1 computes all
+  four parities (a, b) at once, as 4O channels, and parity (a, b) is that output shifted by (a, b).
+  XLA:CPU runs a transposed conv as a convolution over the zero-dilated input (base dilation),
+  which misses its fast kernels in both directions; this form has no dilation forward or backward.
   """
-  batch, height, width, _ = x_BxHxWxI.shape
+  batch, height, width, channels = x_BxHxWxI.shape
+  out = kernel_4x4xIxO.shape[-1]
   x_pad = jnp.pad(x_BxHxWxI, ((0, 0), (1, 1), (1, 1), (0, 0)))
-  rows = []
-  for a in (0, 1):
-    phases = []
-    for b in (0, 1):
-      taps = [(oi, oj, ki, kj) for oi, ki in _PHASE_TAPS[a] for oj, kj in _PHASE_TAPS[b]]
-      patches_BxHxWx4I = jnp.concatenate(
-          [x_pad[:, oi:oi + height, oj:oj + width, :] for oi, oj, _, _ in taps], axis=-1)
-      kernel_4IxO = jnp.concatenate([kernel_4x4xIxO[ki, kj] for _, _, ki, kj in taps], axis=0)
-      phases.append(patches_BxHxWx4I @ kernel_4IxO)
-    rows.append(jnp.stack(phases, axis=3))  # B x H x W x 2(b) x O
-  y_BxHx2xWx2xO = jnp.stack(rows, axis=2)
-  return y_BxHx2xWx2xO.reshape(batch, 2 * height, 2 * width, -1)
+  # kernel[2di + a, 2dj + b, i, o] -> [di, dj, i, (a, b, o)].
+  kernel_2x2xIx4O = (kernel_4x4xIxO.reshape(2, 2, 2, 2, channels, out)
+                     .transpose(0, 2, 4, 1, 3, 5).reshape(2, 2, channels, 4 * out))
+  z = jax.lax.conv_general_dilated(x_pad, kernel_2x2xIx4O, (1, 1), "VALID", dimension_numbers=_NHWC)
+  z_BxH1xW1x2x2xO = z.reshape(batch, height + 1, width + 1, 2, 2, out)
+  rows = [jnp.stack([z_BxH1xW1x2x2xO[:, a:a + height, b:b + width, a, b] for b in (0, 1)], axis=3)
+          for a in (0, 1)]  # Each B x H x W x 2(b) x O.
+  return jnp.stack(rows, axis=2).reshape(batch, 2 * height, 2 * width, out)
+
+
+def _xla_strided_conv(x_BxHxWxI: jax.Array, kernel_4x4xIxO: jax.Array) -> jax.Array:
+  return jax.lax.conv_general_dilated(x_BxHxWxI, kernel_4x4xIxO, (2, 2), ((1, 1), (1, 1)),
+                                      dimension_numbers=_NHWC)
+
+
+@jax.custom_vjp
+def strided_conv(x_BxHxWxI: jax.Array, kernel_4x4xIxO: jax.Array) -> jax.Array:
+  """`nnx.Conv(kernel_size=(4, 4), strides=(2, 2), padding="SAME")` without bias, for even H and W:
+  x_BxHxWxI -> y_BxH/2xW/2xO.
+
+  The forward pass and the kernel gradient are XLA's own convolution. The input gradient, a
+  transposed convolution of the cotangent with the spatially flipped kernel, is computed by
+  `subpixel_conv_transpose` instead of XLA's base-dilated convolution.
+  """
+  return _xla_strided_conv(x_BxHxWxI, kernel_4x4xIxO)
+
+
+def _strided_conv_fwd(x_BxHxWxI, kernel_4x4xIxO):
+  return strided_conv(x_BxHxWxI, kernel_4x4xIxO), (x_BxHxWxI, kernel_4x4xIxO)
+
+
+def _strided_conv_bwd(residuals, dy_BxH2xW2xO):
+  x_BxHxWxI, kernel_4x4xIxO = residuals
+  flipped_4x4xOxI = jnp.flip(kernel_4x4xIxO, (0, 1)).swapaxes(2, 3)
+  dx = subpixel_conv_transpose(dy_BxH2xW2xO, flipped_4x4xOxI)
+  _, kernel_vjp = jax.vjp(lambda k: _xla_strided_conv(x_BxHxWxI, k), kernel_4x4xIxO)
+  return dx.astype(x_BxHxWxI.dtype), kernel_vjp(dy_BxH2xW2xO)[0]
+
+
+strided_conv.defvjp(_strided_conv_fwd, _strided_conv_bwd)
 
 
 def projection_logits(out: nnx.Linear, embed: nnx.Embed | None, h_BxF: jax.Array,
