@@ -1,6 +1,7 @@
 """JAX against PyTorch eager and torch.compile on the same networks, in the same run.
 
     python -m benchmarks.compare [--model=mlp|dcgan] [--rounds=5] [--steps=200] [--batch_size=64]
+        [--width=64]
 
 Each round runs the three benchmarks one after another, each in its own process, so a busy
 machine slows all three alike; the ratios of the per-round medians are printed at the end, and the
@@ -33,14 +34,17 @@ def main(argv=None) -> None:
   parser.add_argument("--repeats", type=int, default=3, help="timed repeats per run")
   parser.add_argument("--batch_size", type=int, default=64)
   parser.add_argument("--steps_per_call", type=int, default=1, help="JAX steps fused per call")
+  parser.add_argument("--width", type=int, default=64, help="the DCGAN's width (both frameworks)")
   args = parser.parse_args(argv)
 
   size = [f"--steps={args.steps}", f"--batch_size={args.batch_size}", f"--repeats={args.repeats}"]
+  jax_width = [f"--config.model.width={args.width}"] if args.model == "dcgan" else []
+  torch_args = [f"--model={args.model}", f"--width={args.width}", *size]
   runs = {
-      "jax": ["benchmarks.throughput", f"--config={CONFIGS[args.model]}",
+      "jax": ["benchmarks.throughput", f"--config={CONFIGS[args.model]}", *jax_width,
               f"--steps_per_call={args.steps_per_call}", *size],
-      "torch_eager": ["benchmarks.torch_reference", f"--model={args.model}", *size],
-      "torch_compile": ["benchmarks.torch_reference", f"--model={args.model}", "--compile", *size],
+      "torch_eager": ["benchmarks.torch_reference", *torch_args],
+      "torch_compile": ["benchmarks.torch_reference", "--compile", *torch_args],
   }
   rates = {name: [] for name in runs}
   utilization = []
@@ -58,6 +62,7 @@ def main(argv=None) -> None:
   ratio = {f"jax_over_{name}": statistics.median(j / t for j, t in zip(rates["jax"], rates[name]))
            for name in ("torch_eager", "torch_compile")}
   summary = dict(model=args.model, batch_size=args.batch_size, rounds=args.rounds,
+                 width=args.width if args.model == "dcgan" else None,
                  steps_per_call=args.steps_per_call,
                  **{f"{name}_steps_per_s": round(v, 2) for name, v in median.items()},
                  **{name: round(v, 2) for name, v in ratio.items()},

@@ -83,8 +83,9 @@ def measure(config, *, steps: int, repeats: int, num_devices: int | None = None,
     np_rng = np.random.default_rng(0)
     images_N = np_rng.integers(0, 256, MNIST_SHAPE, dtype=np.uint8)
     labels_N = np_rng.integers(0, 10, MNIST_SHAPE[:1], dtype=np.int32)
-  num_examples, batch_size, k = len(images_N), config.batch_size, config.steps_per_call
+  num_examples, batch_size = len(images_N), config.batch_size
   steps_per_epoch = data_lib.steps_per_epoch(num_examples, batch_size)
+  k = config.steps_per_call or gan.default_steps_per_call(steps_per_epoch)
   num_classes = int(labels_N.max()) + 1 if config.model.conditional else 0
   state, spec = gan.init_state(config, images_N.shape[1:], num_classes)
   state = jax.device_put(state, replicated)

@@ -94,12 +94,12 @@ def dcgan_normal_init_(module: nn.Module) -> None:
         nn.init.zeros_(m.bias)
 
 
-def make_models(model: str):
-  """(generator, discriminator, latent_dim) for "mlp" (PyTorch default init) or "dcgan"."""
+def make_models(model: str, width: int = 64):
+  """(generator, discriminator, latent_dim) for "mlp" (PyTorch default init) or "dcgan" (of `width`)."""
   if model == "mlp":
     return MLPGenerator(), MLPDiscriminator(), 96
   if model == "dcgan":
-    g, d = DCGANGenerator(), DCGANDiscriminator()
+    g, d = DCGANGenerator(width=width), DCGANDiscriminator(width=width)
     dcgan_normal_init_(g)
     dcgan_normal_init_(d)
     return g, d, 64
@@ -141,10 +141,10 @@ def train_step(g, d, g_opt, d_opt, real, z, l1_weight: float = 0.0) -> dict:
 
 
 def benchmark(model: str, compile_: bool, steps: int, batch_size: int, repeats: int,
-              warmup: int) -> dict:
+              warmup: int, width: int = 64) -> dict:
   """Median steps/s of the original step over `repeats` timed runs of `steps` steps each."""
   torch.manual_seed(0)
-  g, d, latent_dim = make_models(model)
+  g, d, latent_dim = make_models(model, width)
   g_opt, d_opt = make_optimizer(g), make_optimizer(d)
   if compile_:
     g, d = torch.compile(g), torch.compile(d)
@@ -168,7 +168,7 @@ def benchmark(model: str, compile_: bool, steps: int, batch_size: int, repeats: 
     rates.append(steps / (time.perf_counter() - start))
   steps_per_s = statistics.median(rates)
   return {"framework": "torch", "mode": "compile" if compile_ else "eager", "model": model,
-          "batch_size": batch_size, "steps_per_s": round(steps_per_s, 2),
+          "batch_size": batch_size, "width": width if model == "dcgan" else None, "steps_per_s": round(steps_per_s, 2),
           "images_per_s": round(steps_per_s * batch_size, 1), "threads": torch.get_num_threads()}
 
 
@@ -180,12 +180,14 @@ def main(argv=None) -> None:
   parser.add_argument("--batch_size", type=int, default=64)
   parser.add_argument("--repeats", type=int, default=5)
   parser.add_argument("--warmup", type=int, default=10)
+  parser.add_argument("--width", type=int, default=64, help="the DCGAN's width")
   parser.add_argument("--threads", type=int, default=0, help="intra-op threads (0: PyTorch's default)")
   args = parser.parse_args(argv)
   torch.set_flush_denormal(True)
   if args.threads:
     torch.set_num_threads(args.threads)
-  record = benchmark(args.model, args.compile, args.steps, args.batch_size, args.repeats, args.warmup)
+  record = benchmark(args.model, args.compile, args.steps, args.batch_size, args.repeats, args.warmup,
+                     args.width)
   print(json.dumps(record))
 
 

@@ -30,7 +30,9 @@ def default_config() -> ml_collections.ConfigDict:
   # or "batch".
   config.sampling = "standing"
   config.dtype = "float32"
-  config.steps_per_call = 1
+  # Train steps fused into one call (one lax.scan); 0 picks by backend (gan.default_steps_per_call).
+  config.steps_per_call = 0
+  config.profile_steps = 0  # > 0: a jax.profiler trace of this many steps in WORKDIR/profile/.
   config.d_steps = 1  # D steps per G step: G is updated at steps divisible by it.
   config.max_nonfinite_steps = 10
 

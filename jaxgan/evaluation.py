@@ -213,7 +213,7 @@ def real_baseline(reference: RealReference, num: int, *, kid_subsets: int = 100)
 
 
 def evaluate_images(evaluator: Evaluator, fake_images_NxHxWx1, reference: RealReference, *,
-                    kid_subsets: int = 100) -> dict[str, float]:
+                    kid_subsets: int = 100, labels_N: np.ndarray | None = None) -> dict[str, float]:
   """All metrics of generated uint8 (or [0, 1] float) images, their real baseline and the ratios.
 
   N = len(fake_images_NxHxWx1) must be at most 10k (the held-out set's size). Fewer `kid_subsets`
@@ -222,6 +222,8 @@ def evaluate_images(evaluator: Evaluator, fake_images_NxHxWx1, reference: RealRe
   Returns:
     A flat dict of floats: `num`; for each metric m of `set_metrics`, m (the generated set's value),
     real_m (real held-out images at the same N) and m_ratio = m / real_m (nan when real_m is 0).
+    With `labels_N`, the classes the images were asked to show: also `label_accuracy`, the fraction
+    the evaluator reads as their label, and `label_accuracy_min`, that fraction for the worst class.
   """
   features, logits = features_and_logits(evaluator, fake_images_NxHxWx1)
   fake = set_metrics(features, logits, reference, kid_subsets=kid_subsets)
@@ -231,4 +233,9 @@ def evaluate_images(evaluator: Evaluator, fake_images_NxHxWx1, reference: RealRe
     result[name] = value
     result[f"real_{name}"] = real[name]
     result[f"{name}_ratio"] = value / real[name] if real[name] != 0 else float("nan")
+  if labels_N is not None:
+    correct_N = np.argmax(logits, axis=1) == labels_N
+    result["label_accuracy"] = float(np.mean(correct_N))
+    result["label_accuracy_min"] = float(min(np.mean(correct_N[labels_N == c])
+                                             for c in np.unique(labels_N)))
   return result

@@ -30,6 +30,9 @@ class GANSpec:
   r1_every: int
   d_steps: int
   ema_decay: float
+  # Skip a non-finite step by selecting the old state (True) or with a lax.cond (False). On GPU a
+  # cond copies its predicate to the host and waits for it at every step; on CPU it is cheaper.
+  select_skip: bool
 
   def generate(self, g_params, g_batch_stats, z_BxZ, labels_B=None, *, train=False):
     """Generator images in the data range (and the updated batch stats when `train`)."""
@@ -68,7 +71,7 @@ def init_state(config, image_shape, num_classes: int = 0) -> tuple[GANState, GAN
       value_range=config.data.range, generator_loss=config.loss.generator,
       discriminator_loss=config.loss.discriminator, l1_weight=config.loss.l1_weight,
       r1_gamma=config.loss.r1_gamma, r1_every=config.loss.r1_every, d_steps=config.d_steps,
-      ema_decay=config.ema_decay)
+      ema_decay=config.ema_decay, select_skip=jax.default_backend() != "cpu")
   state = GANState(
       step=jnp.zeros((), jnp.int32), key=key,
       g_params=g_params, g_batch_stats=g_batch_stats, d_params=d_params,
@@ -164,13 +167,30 @@ def gan_update(spec: GANSpec, state: GANState, real_BxHxWxC: jax.Array, labels_B
   def skip(state: GANState) -> GANState:
     return state.replace(nonfinite_count=state.nonfinite_count + 1)
 
-  new_state = jax.lax.cond(finite, apply_updates, skip, state).replace(step=state.step + 1)
+  if spec.select_skip:
+    new_state = jax.tree.map(lambda new, old: jnp.where(finite, new, old), apply_updates(state),
+                             skip(state))
+  else:
+    new_state = jax.lax.cond(finite, apply_updates, skip, state)
+  new_state = new_state.replace(step=state.step + 1)
   metrics = dict(
       g_loss=g_loss, d_loss=d_loss, real_loss=real_loss, fake_loss=fake_loss, r1=r1,
       d_real=jnp.mean(jax.nn.sigmoid(real_logits)), d_fake=jnp.mean(jax.nn.sigmoid(fake_logits)),
       g_grad_norm=optax.tree.norm(g_grads), d_grad_norm=optax.tree.norm(d_grads),
       nonfinite=1 - finite.astype(jnp.int32))
   return new_state, metrics
+
+
+# Steps per call on accelerators, where one step of a small model takes less time than a host round
+# trip; on CPU a step takes milliseconds, and fusing measured no faster (benchmarks/README.md).
+ACCELERATOR_STEPS_PER_CALL = 50
+
+
+def default_steps_per_call(steps_per_epoch: int) -> int:
+  """config.steps_per_call = 0: 1 on CPU, else ACCELERATOR_STEPS_PER_CALL (at most an epoch)."""
+  if jax.default_backend() == "cpu":
+    return 1
+  return min(ACCELERATOR_STEPS_PER_CALL, steps_per_epoch)
 
 
 def sample_noise(spec: GANSpec, key: jax.Array, batch_size: int) -> jax.Array:

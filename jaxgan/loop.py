@@ -125,7 +125,7 @@ def _train(config, workdir: str, lock: workdir_lib.RunLock) -> GANState:
     raise ConfigError(f"config.batch_size: got {config.batch_size}, more than the {len(images_N)} "
                       "training examples")
   total_steps = config.num_steps or config.num_epochs * steps_per_epoch
-  k = config.steps_per_call
+  k = config.steps_per_call or gan.default_steps_per_call(steps_per_epoch)
   if k > steps_per_epoch:
     raise ConfigError(f"config.steps_per_call: got {k}, more than the {steps_per_epoch} steps of an "
                       "epoch")
@@ -144,7 +144,7 @@ def _train(config, workdir: str, lock: workdir_lib.RunLock) -> GANState:
       return action
 
     checkpoints = add(periodic.SaveCheckpoints(config, ckpts, start_step, total_steps, run_info, lock))
-    evaluation = run_eval.TrainingEvaluation(config, workdir, sample)  # Checks eval_num first.
+    evaluation = run_eval.TrainingEvaluation(config, workdir, sample, spec.num_classes)  # Checks eval_num first.
     stack.callback(evaluation.close)
     report = add(periodic.ReportProgress(config, workdir, start_step, total_steps, steps_per_epoch,
                                          periodic.grid_sampler(config, spec, "running")))
@@ -152,7 +152,8 @@ def _train(config, workdir: str, lock: workdir_lib.RunLock) -> GANState:
         add(periodic.CheckFinite(config, state)), report,
         add(periodic.SaveGrids(workdir, start_step, total_steps, steps_per_epoch, sample_grid, state)),
         checkpoints,
-        periodic.Evaluate(evaluation, start_step, total_steps, run_info, report)]
+        periodic.Evaluate(evaluation, start_step, total_steps, run_info, report),
+        add(periodic.Profile(config, workdir, start_step, total_steps))]
     step_fn = make_step_fn(spec, mesh, images_N, labels_N, config.batch_size, k)
     step = start_step
     while step < total_steps:

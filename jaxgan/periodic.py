@@ -247,6 +247,44 @@ class CheckFinite:
     pass
 
 
+class Profile:
+  """With `config.profile_steps` = N > 0: a `jax.profiler` trace of at least N steps, from the first
+  call boundary at least WARMUP_STEPS after the run's (re)start (compilation done), written by process
+  0 to WORKDIR/profile/ for TensorBoard's profile plugin and, as perfetto_trace.json.gz, for Perfetto."""
+
+  WARMUP_STEPS = 10
+
+  def __init__(self, config, workdir: str, start_step: int, total_steps: int):
+    self.num = config.profile_steps if parallel.is_main_process() else 0
+    self.directory = os.path.join(workdir, "profile")
+    self.start_after, self.total_steps = start_step + self.WARMUP_STEPS, total_steps
+    self.first, self.tracing = None, False
+
+  def __call__(self, step: int, state: GANState, metrics) -> None:
+    if not self.num:
+      return
+    if self.first is None and self.start_after <= step < self.total_steps:
+      jax.block_until_ready(state)
+      jax.profiler.start_trace(self.directory, create_perfetto_trace=True)
+      self.first, self.tracing = step, True
+    elif self.tracing and (step >= self.first + self.num or step == self.total_steps):
+      jax.block_until_ready(state)
+      self._stop()
+      log.info("profile of steps %d to %d written to %s", self.first + 1, step, self.directory)
+
+  def _stop(self) -> None:
+    if self.tracing:
+      self.tracing = False
+      jax.profiler.stop_trace()
+
+  def finish(self, state: GANState) -> None:
+    del state
+    self._stop()
+
+  def close(self) -> None:
+    self._stop()
+
+
 def grid_sampler(config, spec, mode: str):
   """`sample_grid(state)`: the GRID_SIZE uint8 samples of the run's fixed grid noise (SAMPLE stream)
   in sampling `mode`."""

@@ -11,7 +11,7 @@ import jax
 import numpy as np
 
 from jaxgan import checkpoint as checkpoint_lib
-from jaxgan import evaluation, rng
+from jaxgan import evaluation, rng, sampling
 from jaxgan import workdir as workdir_lib
 from jaxgan.errors import ConfigError
 from jaxgan.state import GANState
@@ -39,10 +39,13 @@ def check_num(num: int, reference: evaluation.RealReference, what: str) -> None:
 
 def evaluate_state(sample: SampleFn, state: GANState, key: jax.Array, num: int,
                    evaluator: evaluation.Evaluator, reference: evaluation.RealReference, *,
-                   kid_subsets: int = 100) -> dict[str, float]:
-  """`evaluation.evaluate_images` of `num` samples of `state` drawn with `key`."""
+                   kid_subsets: int = 100, num_classes: int = 0) -> dict[str, float]:
+  """`evaluation.evaluate_images` of `num` samples of `state` drawn with `key`; a conditional
+  generator's (`num_classes` > 0) are asked for the classes in turn, and scored on them too."""
   images_NxHxWxC = sample(state, key, num)
-  return evaluation.evaluate_images(evaluator, images_NxHxWxC, reference, kid_subsets=kid_subsets)
+  labels_N = sampling.cycling_labels(num_classes, num)
+  return evaluation.evaluate_images(evaluator, images_NxHxWxC, reference, kid_subsets=kid_subsets,
+                                    labels_N=None if labels_N is None else np.asarray(labels_N))
 
 
 def summary(metrics: dict[str, float]) -> str:
@@ -50,7 +53,9 @@ def summary(metrics: dict[str, float]) -> str:
   return (f"N={int(metrics['num'])}: FCD {metrics['fcd']:.3f} ({metrics['fcd_ratio']:.2f}x real), "
           f"KID {metrics['kid']:.4f}, score {metrics['mnist_score']:.3f} "
           f"(real {metrics['real_mnist_score']:.3f}), class KL {metrics['class_kl']:.4f}, "
-          f"precision {metrics['precision']:.3f}, recall {metrics['recall']:.3f}")
+          f"precision {metrics['precision']:.3f}, recall {metrics['recall']:.3f}"
+          + (f", label accuracy {metrics['label_accuracy']:.4f} (worst class "
+             f"{metrics['label_accuracy_min']:.4f})" if "label_accuracy" in metrics else ""))
 
 
 def write_eval_json(workdir: str, record: dict) -> str:
@@ -101,8 +106,8 @@ class TrainingEvaluation:
 
   TRAINING_KID_SUBSETS = 10
 
-  def __init__(self, config, workdir: str, sample: SampleFn):
-    self.workdir, self.sample = workdir, sample
+  def __init__(self, config, workdir: str, sample: SampleFn, num_classes: int):
+    self.workdir, self.sample, self.num_classes = workdir, sample, num_classes
     self.every, self.num, self.final_num = (config.eval_every_steps, config.eval_num,
                                             config.eval_final_num)
     self.key = eval_key(config.seed)
@@ -125,7 +130,7 @@ class TrainingEvaluation:
   def periodic(self, state: GANState, step: int, run_info: dict) -> tuple[dict[str, float], bool]:
     """(metrics, whether the state became the best checkpoint)."""
     metrics = evaluate_state(self.sample, state, self.key, self.num, self.evaluator, self.reference,
-                             kid_subsets=self.TRAINING_KID_SUBSETS)
+                             kid_subsets=self.TRAINING_KID_SUBSETS, num_classes=self.num_classes)
     return metrics, self.best.update(state, step, metrics["fcd"], run_info)
 
   def final(self, state: GANState, step: int, write: bool) -> dict[str, float] | None:
@@ -133,7 +138,7 @@ class TrainingEvaluation:
     if not self.enabled or self.final_num == 0:
       return None
     metrics = evaluate_state(self.sample, state, self.key, self.final_num, self.evaluator,
-                             self.reference)
+                             self.reference, num_classes=self.num_classes)
     if write:
       write_eval_json(self.workdir, dict(step=step, checkpoint="latest", **metrics))
     return metrics

@@ -29,10 +29,14 @@ CHUNK = 1000  # Samples drawn per call (and the batch of the "batch" mode).
 STANDING_CHUNKS = 4  # Train-mode batches of CHUNK samples that standing statistics average.
 
 
+def cycling_labels(num_classes: int, num: int) -> jax.Array | None:
+  """labels_N = 0, 1, ..., num_classes - 1, 0, 1, ... (None for an unconditional GAN)."""
+  return jnp.arange(num, dtype=jnp.int32) % num_classes if num_classes else None
+
+
 def fixed_inputs(spec: GANSpec, key: jax.Array, num: int) -> tuple[jax.Array, jax.Array | None]:
   """(z_NxZ, labels_N) to sample from: noise from `key`, labels cycling through the classes."""
-  labels_N = jnp.arange(num, dtype=jnp.int32) % spec.num_classes if spec.num_classes else None
-  return sample_noise(spec, key, num), labels_N
+  return sample_noise(spec, key, num), cycling_labels(spec.num_classes, num)
 
 
 @functools.partial(jax.jit, static_argnames=("spec", "chunk"))

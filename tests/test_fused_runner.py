@@ -48,3 +48,15 @@ def test_steps_per_call_over_an_epoch_is_a_config_error(tiny_idx_dir, tmp_path):
   with pytest.raises(ConfigError, match=r"config.steps_per_call: got 13, more than the 12 steps"):
     _run(tiny_idx_dir, tmp_path, steps_per_call=13)
   assert not (tmp_path / "metrics.jsonl").exists()
+
+
+def test_profile_steps_writes_a_trace_of_steps_after_warm_up(tiny_idx_dir, tmp_path, caplog):
+  caplog.set_level("INFO", logger="jaxgan")
+  _run(tiny_idx_dir, tmp_path, steps_per_call=K, profile_steps=6)
+  traces = list((tmp_path / "profile").rglob("*.xplane.pb"))
+  perfetto = list((tmp_path / "profile").rglob("perfetto_trace.json.gz"))
+  assert len(traces) == 1 and traces[0].stat().st_size > 0
+  assert len(perfetto) == 1 and perfetto[0].stat().st_size > 0
+  # Warm-up is 10 steps: tracing starts at the call boundary 10, and stops at 20 (>= 10 + 6).
+  assert [r.getMessage() for r in caplog.records if "profile" in r.getMessage()] == [
+      f"profile of steps 11 to 20 written to {tmp_path / 'profile'}"]

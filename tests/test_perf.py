@@ -1,5 +1,7 @@
 """The fused multi-step, bf16 training and the throughput benchmark's output (correctness, not speed)."""
 
+import dataclasses
+import functools
 import json
 import subprocess
 import sys
@@ -55,6 +57,28 @@ def test_multi_step_rejects_more_steps_than_an_epoch():
   config, state, spec, *_ = _setup()
   with pytest.raises(ValueError, match="steps_per_call"):
     gan.make_multi_step(spec, config.batch_size, 4, steps_per_call=5)
+
+
+def test_select_skip_equals_the_cond_skip():
+  """The accelerators' branch-free skip of a non-finite step (select_skip) gives the state of the
+  CPU's lax.cond, on a finite step and on a non-finite one (which changes nothing but the counts)."""
+  config, state, spec, images, labels, steps_per_epoch, perms = _setup()
+  assert not spec.select_skip  # CPU: the cond.
+  real = data_lib.to_float(images[:config.batch_size], spec.value_range)
+  z_BxZ = jax.random.normal(jax.random.PRNGKey(0), (config.batch_size, spec.latent_dim))
+  for batch in (real, real.at[0, 0, 0, 0].set(jnp.nan)):
+    results = [jax.jit(functools.partial(gan.gan_update, dataclasses.replace(spec, select_skip=s)))(
+        state, batch, None, z_BxZ) for s in (False, True)]
+    chex.assert_trees_all_close(results[0], results[1], rtol=1e-6, atol=1e-7)
+  (cond_state, metrics), _ = results
+  assert int(metrics["nonfinite"]) == 1 and int(cond_state.nonfinite_count) == 1
+  chex.assert_trees_all_equal(cond_state.g_params, state.g_params)
+  chex.assert_trees_all_equal(cond_state.d_opt_state, state.d_opt_state)
+
+
+def test_steps_per_call_default_is_one_step_on_cpu():
+  assert smoke.get_config().steps_per_call == 0
+  assert gan.default_steps_per_call(937) == (1 if jax.default_backend() == "cpu" else 50)
 
 
 def test_bfloat16_trains_and_keeps_float32_params():
