@@ -134,6 +134,8 @@ def main(argv) -> None:
     config.dtype = _DTYPE.value
   if _STEPS_PER_CALL.value is not None:
     config.steps_per_call = _STEPS_PER_CALL.value
+  from jaxgan import parallel
+  parallel.relax_cpu_collective_timeouts()
   if _NUM_DEVICES.value:
     import jax
     # Simulated CPU devices (they share the host's cores); no effect on accelerator backends.

@@ -10,6 +10,7 @@ import ml_collections
 from absl import app, flags, logging
 from ml_collections import config_flags
 
+from jaxgan import parallel
 from jaxgan.errors import ConfigError, JaxganError
 
 # What absl and ml_collections raise for a bad flag, a bad config override or a config file that fails.
@@ -139,6 +140,7 @@ def run(main: Callable[[], None]) -> None:
   def wrapped(argv):
     _log_to_stderr()
     _cache_compilations()
+    parallel.relax_cpu_collective_timeouts()
     try:
       if len(argv) > 1:
         raise ConfigError(f"unexpected arguments: {' '.join(argv[1:])}")

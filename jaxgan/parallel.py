@@ -7,6 +7,8 @@ the batch axis (BatchNorm statistics, losses, gradients) is therefore over the g
 the number of devices or processes.
 """
 
+import os
+
 import jax
 import numpy as np
 from jax.sharding import AxisType, NamedSharding, PartitionSpec as P
@@ -14,6 +16,23 @@ from jax.sharding import AxisType, NamedSharding, PartitionSpec as P
 from jaxgan.errors import ConfigError
 
 DATA_AXIS = "data"
+
+# XLA:CPU aborts a collective that some device has not joined after 40 s. Simulated CPU devices share
+# the host's few cores, and while the first steps compile and warm up, one device's thread can start
+# that late (a starved thread, not a deadlock). The flags apply to XLA:CPU's collectives only.
+CPU_COLLECTIVE_TIMEOUTS = {
+    "xla_cpu_collective_call_warn_stuck_timeout_seconds": 120,
+    "xla_cpu_collective_call_terminate_timeout_seconds": 600,
+}
+
+
+def relax_cpu_collective_timeouts() -> None:
+  """Adds CPU_COLLECTIVE_TIMEOUTS to XLA_FLAGS, each unless XLA_FLAGS sets it already; call before
+  JAX's first computation (XLA reads the flags when it starts its backends)."""
+  xla_flags = os.environ.get("XLA_FLAGS", "")
+  missing = [f"--{name}={value}" for name, value in CPU_COLLECTIVE_TIMEOUTS.items()
+             if f"--{name}=" not in xla_flags]
+  os.environ["XLA_FLAGS"] = " ".join([xla_flags, *missing]).strip()
 
 
 def initialize_distributed(coordinator_address: str | None = None, num_processes: int | None = None,

@@ -10,6 +10,10 @@ os.environ.setdefault("JAX_COMPILATION_CACHE_DIR", str(REPO_ROOT / ".pytest_cach
 import jax  # noqa: E402  (after the cache setting, which subprocesses inherit)
 import pytest  # noqa: E402
 
+from jaxgan import parallel  # noqa: E402
+
+parallel.relax_cpu_collective_timeouts()  # Also for the subprocesses, which inherit XLA_FLAGS.
+
 jax.config.update("jax_num_cpu_devices", 8)
 jax.config.update("jax_numpy_rank_promotion", "raise")
 

@@ -83,6 +83,18 @@ def test_read_idx_split_reads_what_was_written(tmp_path):
     np.testing.assert_array_equal(labels, arrays[split][1])
 
 
+@pytest.mark.parametrize("value_range,low,high", [("unit", 0.0, 1.0), ("symmetric", -1.0, 1.0)])
+def test_every_pixel_value_round_trips_through_each_range(value_range, low, high):
+  pixels = np.arange(256, dtype=np.uint8).reshape(1, 16, 16, 1)
+  floats = np.asarray(data.to_float(pixels, value_range))
+  assert floats.min() == low and floats.max() == high
+  np.testing.assert_allclose(np.diff(floats.reshape(-1)), (high - low) / 255, rtol=1e-5)
+  np.testing.assert_array_equal(data.to_uint8(floats, value_range), pixels)
+  # Out-of-range generator outputs clip to the ends.
+  np.testing.assert_array_equal(data.to_uint8(jnp.array([low - 1, high + 1]), value_range),
+                                [0, 255])
+
+
 @pytest.mark.parametrize("damage", ["missing", "not_gzip", "truncated", "bad_magic"])
 def test_bad_idx_file_is_a_one_line_data_error(tmp_path, damage):
   _write_tiny_idx_dir(tmp_path)

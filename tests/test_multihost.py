@@ -10,6 +10,8 @@ import contextlib
 import gzip
 import json
 import os
+import re
+import signal
 import socket
 import struct
 import subprocess
@@ -163,6 +165,35 @@ def test_two_processes_match_one_process_and_resume_after_kill(idx_dir, tmp_path
   assert f"step {NUM_STEPS}/{NUM_STEPS}:" in resume_log  # and ran to the end.
   assert_same_state(_restore(resumed, NUM_STEPS), reference, atol=1e-5)
   print(f"multi-process test wall time: {time.monotonic() - start:.1f} s")
+
+
+def test_sigterm_to_one_process_stops_both_at_one_saved_step_and_the_resume_is_equal(idx_dir,
+                                                                                     tmp_path):
+  """SIGTERM to process 1 only: both processes agree on a step (JAX's preemption service), save it,
+  and exit 0; the saved state equals an uninterrupted run's at that step, and so does the resume."""
+  run = tmp_path / "run"
+  log_prefix = str(tmp_path / "term")
+  deadline = time.monotonic() + RUN_TIMEOUT_S
+  with _processes(_train_command(run, idx_dir, 100 * NUM_STEPS), 2, 2, log_prefix) as procs:
+    while not _checkpoint_steps(run):  # In the training loop.
+      assert all(p.poll() is None for p in procs), _log_tails(log_prefix, 2)
+      assert time.monotonic() < deadline, _log_tails(log_prefix, 2)
+      time.sleep(0.05)
+    procs[1].send_signal(signal.SIGTERM)
+    codes = [p.wait(timeout=max(1.0, deadline - time.monotonic())) for p in procs]
+  assert codes == [0, 0], _log_tails(log_prefix, 2)
+  with open(f"{log_prefix}0.log") as f:
+    (stopped_at,) = map(int, re.findall(r"stopped by SIGTERM at step (\d+): checkpoint saved",
+                                        f.read()))
+  assert _checkpoint_steps(run)[-1] == stopped_at
+
+  end = stopped_at + 7
+  reference = tmp_path / "reference"
+  _run(_train_command(reference, idx_dir, end) + [f"--config.checkpoint_every_steps={stopped_at}"],
+       1, 4, str(tmp_path / "reference"))
+  assert_same_state(_restore(run, stopped_at), _restore(reference, stopped_at), atol=1e-5)
+  _run(_train_command(run, idx_dir, end), 2, 2, str(tmp_path / "resume"))
+  assert_same_state(_restore(run, end), _restore(reference, end), atol=1e-5)
 
 
 def test_incomplete_multihost_flags_exit_2_with_one_line(tmp_path):

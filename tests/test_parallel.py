@@ -2,6 +2,7 @@
 state on 1 and on 8 devices."""
 
 import gzip
+import os
 import struct
 
 import jax
@@ -143,3 +144,16 @@ def test_same_state_on_1_and_8_devices(config_module):
   assert max_abs_diff(images_8, images_1) < 1e-5
   # Training moved the weights far more than the tolerance.
   assert max_abs_diff(state_1.d_params, initial.d_params) > 1e-3
+
+
+def test_cpu_collective_timeouts_are_added_without_overriding_the_users(monkeypatch):
+  name = "xla_cpu_collective_call_terminate_timeout_seconds"
+  monkeypatch.setenv("XLA_FLAGS", f"--xla_dump_to=/tmp/x --{name}=7")
+  parallel.relax_cpu_collective_timeouts()
+  flags = os.environ["XLA_FLAGS"].split()
+  assert flags[:2] == ["--xla_dump_to=/tmp/x", f"--{name}=7"]
+  assert flags[2:] == ["--xla_cpu_collective_call_warn_stuck_timeout_seconds=120"]
+  monkeypatch.delenv("XLA_FLAGS")
+  parallel.relax_cpu_collective_timeouts()
+  assert os.environ["XLA_FLAGS"].split() == [
+      f"--{k}={v}" for k, v in parallel.CPU_COLLECTIVE_TIMEOUTS.items()]

@@ -7,6 +7,7 @@ corruption, disk-full and NaN runs at once; the bad configs at once.
 """
 
 import glob
+import json
 import os
 import random
 import re
@@ -85,8 +86,8 @@ def _steps(workdir) -> list[int]:
   return sorted(int(n) for n in names if n.isdigit())
 
 
-def _partials(workdir) -> list[str]:
-  return glob.glob(os.path.join(workdir, "checkpoints", f"*{TMP}*"))
+def _partials(workdir, folder=checkpoint.LATEST_DIR) -> list[str]:
+  return glob.glob(os.path.join(workdir, folder, f"*{TMP}*"))
 
 
 def _wait_until(condition, cli: _Cli, timeout=TIMEOUT, poll=0.001) -> bool:
@@ -106,23 +107,29 @@ def _stopped(pid: int) -> bool:
     return f.read().rsplit(")", 1)[1].split()[0] == "T"
 
 
-def _kill_during_a_save(cli: _Cli, workdir) -> list[str]:
-  """SIGKILLs the run while a checkpoint is half written; returns the partial folders it left.
+def _freeze(cli: _Cli) -> None:
+  """SIGSTOPs the process and waits until it is stopped."""
+  os.kill(cli.process.pid, signal.SIGSTOP)
+  _wait_until(lambda: _stopped(cli.process.pid), cli, timeout=10)
+
+
+def _kill_during_a_save(cli: _Cli, workdir, folder=checkpoint.LATEST_DIR) -> list[str]:
+  """SIGKILLs the run while a checkpoint in `folder` is half written; returns the partial folders it
+  left.
 
   Waits for orbax's temporary step folder, freezes the process (SIGSTOP) and kills it if the folder
   is still there; otherwise the save had completed, so it lets the process go on to the next save.
   """
   pid = cli.process.pid
-  while _wait_until(lambda: _partials(workdir), cli):
-    os.kill(pid, signal.SIGSTOP)
-    _wait_until(lambda: _stopped(pid), cli, timeout=10)
-    partials = _partials(workdir)
+  while _wait_until(lambda: _partials(workdir, folder), cli):
+    _freeze(cli)
+    partials = _partials(workdir, folder)
     if partials:
       os.kill(pid, signal.SIGKILL)
       cli.wait()
       return partials
     os.kill(pid, signal.SIGCONT)
-    _wait_until(lambda: not _partials(workdir), cli)
+    _wait_until(lambda: not _partials(workdir, folder), cli)
   raise AssertionError(f"the run ended before a save could be interrupted: {cli.lines()[-3:]}")
 
 
@@ -207,6 +214,52 @@ def test_sigterm_saves_the_current_step_and_exits_0(interrupted):
   step = int(stopped.split("at step ")[1].split(":")[0])
   assert step < NUM_STEPS and sigterm["steps"][-1] == step and not sigterm["partials"], sigterm
   assert final["messages"][0].startswith(f"resuming from step {step} "), final
+
+
+EVAL_ARGS = ("--config.eval_every_steps=40", "--config.eval_num=64", "--config.eval_final_num=200")
+
+
+@pytest.fixture(scope="module")
+def interrupted_evaluations(reference, tiny_idx_dir, tmp_path_factory):
+  """One workdir with evaluation on, through: kill -9 while the best checkpoint is half written,
+  kill -9 during the final evaluation (after the last checkpoint, before eval.json), a final run."""
+  workdir = tmp_path_factory.mktemp("interrupted_eval")
+  args = _args(tiny_idx_dir, workdir, *EVAL_ARGS)
+  result = dict(workdir=workdir)
+  cli = _Cli(args, workdir.parent / "killed_best_save.log")
+  result["best_partials"] = _kill_during_a_save(cli, workdir, checkpoint.BEST_DIR)
+
+  cli = _Cli(args, workdir.parent / "killed_final_eval.log")
+  assert _wait_until(lambda: NUM_STEPS in _steps(workdir), cli), cli.lines()[-3:]
+  _freeze(cli)
+  result["eval_json_at_kill"] = os.path.exists(workdir / "eval.json")
+  cli.process.send_signal(signal.SIGKILL)
+  cli.wait()
+
+  cli = _Cli(args, workdir.parent / "after_final_eval_kill.log")
+  result["final"] = dict(code=cli.wait(), messages=cli.messages())
+  return result
+
+
+def test_kill_9_during_a_best_checkpoint_save_keeps_a_usable_best(interrupted_evaluations,
+                                                                  reference):
+  result = interrupted_evaluations
+  workdir = result["workdir"]
+  assert result["best_partials"], "no half-written best checkpoint was left by the kill"
+  assert result["final"]["code"] == 0, result["final"]
+  assert not _partials(workdir, checkpoint.BEST_DIR)
+  _, best, _ = checkpoint.restore_run(str(workdir), best=True)
+  assert int(best.step) % 40 == 0
+  _assert_states_equal(_final_state(workdir), _final_state(reference))  # Evaluation changes nothing.
+
+
+def test_kill_9_during_the_final_evaluation_reruns_only_the_evaluation(interrupted_evaluations):
+  result = interrupted_evaluations
+  assert not result["eval_json_at_kill"], "the final evaluation had ended before the kill"
+  assert result["final"]["messages"][0].startswith(f"resuming from step {NUM_STEPS} "), result
+  with open(result["workdir"] / "eval.json") as f:
+    record = json.load(f)
+  assert record["step"] == NUM_STEPS and record["num"] == 200 and record["fcd"] > 0
 
 
 CORRUPTIONS = {

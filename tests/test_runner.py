@@ -253,3 +253,12 @@ def test_bad_flag_exits_2_with_one_line(bad_flag_results, flag, message):
   lines = stderr.strip().splitlines()
   assert len(lines) == 1 and lines[0].startswith("error: ") and message in lines[0], stderr
   assert not workdir_created
+
+
+def test_num_epochs_trains_whole_epochs_when_num_steps_is_0(tiny_idx_dir, tmp_path):
+  state = loop.train_and_evaluate(_smoke_config(tiny_idx_dir, num_steps=0, num_epochs=2,
+                                                checkpoint_every_steps=100), str(tmp_path))
+  assert int(state.step) == 2 * STEPS_PER_EPOCH
+  assert checkpoint.Checkpoints(str(tmp_path / "checkpoints")).all_steps() == [2 * STEPS_PER_EPOCH]
+  grids = sorted(os.listdir(tmp_path / "samples"))
+  assert grids == ["progress.gif", "step_0000000.png", "step_0000012.png", "step_0000024.png"]

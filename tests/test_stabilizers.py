@@ -77,6 +77,34 @@ def test_r1_term_is_in_the_d_loss_gradient_and_lazy_steps_skip_it():
   assert float(metrics_1["r1"]) == 0.0  # Step 1 is not a multiple of r1_every.
 
 
+def test_l1_term_adds_its_value_and_gradient_to_the_g_loss():
+  """l1_weight w adds w * mean|G(z) - real| to the G loss, and its gradient to G's, nothing to D's."""
+  weight = 0.7
+  state, spec = _smoke_state(**{"loss.l1_weight": weight})
+  _, plain_spec = _smoke_state()
+  real = jax.random.uniform(jax.random.PRNGKey(0), (16, 28, 28, 1))
+  z = gan.sample_noise(spec, jax.random.PRNGKey(100), 16)
+
+  def l1_loss(g_params):
+    fake, _ = spec.generate(g_params, state.g_batch_stats, z, train=True)
+    return weight * jnp.mean(jnp.abs(fake - real))
+
+  l1, l1_grads = jax.value_and_grad(l1_loss)(state.g_params)
+  grads = {}
+  for name, s in (("l1", spec), ("plain", plain_spec)):
+    def g_loss(g_params, s=s):
+      new, metrics = gan.gan_update(s, state.replace(g_params=g_params), real, None, z)
+      return metrics["g_loss"], (metrics, new.d_params)
+    grads[name] = jax.grad(g_loss, has_aux=True)(state.g_params)
+  (l1_g, (l1_metrics, l1_d)), (plain_g, (plain_metrics, plain_d)) = grads["l1"], grads["plain"]
+  assert float(l1) > 0.1
+  np.testing.assert_allclose(l1_metrics["g_loss"] - plain_metrics["g_loss"], l1, rtol=1e-5)
+  for got, plain, want in zip(*map(jax.tree.leaves, (l1_g, plain_g, l1_grads))):
+    np.testing.assert_allclose(got - plain, want, rtol=1e-4, atol=1e-6)
+  for a, b in zip(jax.tree.leaves(l1_d), jax.tree.leaves(plain_d)):
+    np.testing.assert_allclose(a, b, rtol=1e-6)
+
+
 def test_d_steps_updates_g_only_every_d_steps_steps():
   state, spec = _smoke_state(d_steps=2, ema_decay=0.9)
   after_0, _ = _update(spec, state)
