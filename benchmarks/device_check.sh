@@ -20,10 +20,10 @@ bench() {  # bench CONFIG [FLAGS...]: one throughput record appended to throughp
       --steps=400 --repeats=3 --peak_size=8192 "$@" | tail -n 1 | tee -a "$out/throughput.jsonl"
 }
 for dtype in float32 bfloat16; do
-  bench mlp_gan --dtype=$dtype
+  bench mlp_gan --dtype=$dtype --steps_per_call=1
   bench mlp_gan --dtype=$dtype --steps_per_call=100 --steps=800
-  bench dcgan --dtype=$dtype --batch_size=1024 --steps=200
-  bench dcgan --dtype=$dtype --batch_size=1024 --steps_per_call=20 --steps=200
+  bench dcgan --config.model.width=64 --dtype=$dtype --batch_size=1024 --steps_per_call=1 --steps=200
+  bench dcgan --config.model.width=64 --dtype=$dtype --batch_size=1024 --steps_per_call=20 --steps=200
 done
 
 start=$(date +%s)

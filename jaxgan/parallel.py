@@ -18,11 +18,12 @@ from jaxgan.errors import ConfigError
 DATA_AXIS = "data"
 
 # XLA:CPU aborts a collective that some device has not joined after 40 s. Simulated CPU devices share
-# the host's few cores, and while the first steps compile and warm up, one device's thread can start
-# that late (a starved thread, not a deadlock). The flags apply to XLA:CPU's collectives only.
+# the host's few cores, and on a loaded machine one device's thread can join that late. Past 300 s a
+# device is taken to be hung (seen under heavy load: its thread idle), and the run aborts. The flags
+# apply to XLA:CPU's collectives only.
 CPU_COLLECTIVE_TIMEOUTS = {
     "xla_cpu_collective_call_warn_stuck_timeout_seconds": 120,
-    "xla_cpu_collective_call_terminate_timeout_seconds": 600,
+    "xla_cpu_collective_call_terminate_timeout_seconds": 300,
 }
 
 
