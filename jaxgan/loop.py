@@ -144,7 +144,8 @@ def _train(config, workdir: str, lock: workdir_lib.RunLock) -> GANState:
       return action
 
     checkpoints = add(periodic.SaveCheckpoints(config, ckpts, start_step, total_steps, run_info, lock))
-    evaluation = run_eval.TrainingEvaluation(config, workdir, sample, spec.num_classes)  # Checks eval_num first.
+    # Checks eval_num first.
+    evaluation = run_eval.TrainingEvaluation(config, workdir, sample, spec.num_classes)
     stack.callback(evaluation.close)
     report = add(periodic.ReportProgress(config, workdir, start_step, total_steps, steps_per_epoch,
                                          periodic.grid_sampler(config, spec, "running")))
