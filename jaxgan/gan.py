@@ -97,6 +97,13 @@ def _r1_term(spec: GANSpec, step: jax.Array, logits_fn, real_BxHxWxC: jax.Array)
   return 0.5 * spec.r1_gamma * spec.r1_every * r1
 
 
+def _apply_or_skip(spec: GANSpec, finite: jax.Array, apply, skip, state: GANState) -> GANState:
+  """apply(state) if `finite`, else skip(state): a lax.cond, or a select when `spec.select_skip`."""
+  if spec.select_skip:
+    return jax.tree.map(lambda new, old: jnp.where(finite, new, old), apply(state), skip(state))
+  return jax.lax.cond(finite, apply, skip, state)
+
+
 def gan_update(spec: GANSpec, state: GANState, real_BxHxWxC: jax.Array, labels_B: jax.Array | None,
                z_BxZ: jax.Array) -> tuple[GANState, dict[str, jax.Array]]:
   """One step of the original: the G update first, then the D update on the same (detached) fakes.
@@ -167,12 +174,7 @@ def gan_update(spec: GANSpec, state: GANState, real_BxHxWxC: jax.Array, labels_B
   def skip(state: GANState) -> GANState:
     return state.replace(nonfinite_count=state.nonfinite_count + 1)
 
-  if spec.select_skip:
-    new_state = jax.tree.map(lambda new, old: jnp.where(finite, new, old), apply_updates(state),
-                             skip(state))
-  else:
-    new_state = jax.lax.cond(finite, apply_updates, skip, state)
-  new_state = new_state.replace(step=state.step + 1)
+  new_state = _apply_or_skip(spec, finite, apply_updates, skip, state).replace(step=state.step + 1)
   metrics = dict(
       g_loss=g_loss, d_loss=d_loss, real_loss=real_loss, fake_loss=fake_loss, r1=r1,
       d_real=jnp.mean(jax.nn.sigmoid(real_logits)), d_fake=jnp.mean(jax.nn.sigmoid(fake_logits)),
