@@ -184,7 +184,8 @@ def gan_update(spec: GANSpec, state: GANState, real_BxHxWxC: jax.Array, labels_B
 
 
 # Steps per call on accelerators, where one step of a small model takes less time than a host round
-# trip; on CPU a step takes milliseconds, and fusing measured no faster (benchmarks/README.md).
+# trip; on CPU a step takes milliseconds, and fused calls measured no consistent gain
+# (benchmarks/README.md).
 ACCELERATOR_STEPS_PER_CALL = 50
 
 
