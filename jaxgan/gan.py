@@ -41,8 +41,10 @@ class GANSpec:
     images = jax.nn.sigmoid(logits) if self.value_range == "unit" else jnp.tanh(logits)
     return images, nnx.state(generator, nnx.BatchStat).to_pure_dict()
 
-  def discriminate(self, d_params, img_BxHxWxC, labels_B=None):
-    """Discriminator logits_B."""
+  def discriminate(self, d_params, img_BxHxWxC, labels_B=None, sn_vectors=None):
+    """Discriminator logits_B; with `sn_vectors`, of the spectrally normalised weights."""
+    if sn_vectors is not None:
+      d_params = regularizers.spectral_normalize(d_params, sn_vectors)
     return nnx.merge(self.d_graphdef, d_params)(img_BxHxWxC, labels_B)
 
 
@@ -77,6 +79,8 @@ def init_state(config, image_shape, num_classes: int = 0) -> tuple[GANState, GAN
       g_params=g_params, g_batch_stats=g_batch_stats, d_params=d_params,
       g_opt_state=spec.g_tx.init(g_params), d_opt_state=spec.d_tx.init(d_params),
       ema_params=jax.tree.map(jnp.copy, g_params) if config.ema_decay > 0 else None,
+      d_sn_vectors=(regularizers.init_spectral_vectors(rng.stream_key(key, rng.SPECTRAL), d_params)
+                    if config.model.d_spectral_norm else None),
       nonfinite_count=jnp.zeros((), jnp.int32))
   return state, spec
 
@@ -108,9 +112,10 @@ def gan_update(spec: GANSpec, state: GANState, real_BxHxWxC: jax.Array, labels_B
                z_BxZ: jax.Array) -> tuple[GANState, dict[str, jax.Array]]:
   """One step of the original: the G update first, then the D update on the same (detached) fakes.
 
-  With `d_steps` > 1 the G update happens only at steps divisible by it (D steps every step). A
-  step whose losses or gradients are not finite changes no weights; `nonfinite_count` counts such
-  steps in a row and the `nonfinite` metric flags them.
+  With spectral normalisation, one power-iteration step per step refines its vectors, and both
+  losses see the normalised D. With `d_steps` > 1 the G update happens only at steps divisible by
+  it (D steps every step). A step whose losses or gradients are not finite changes no weights;
+  `nonfinite_count` counts such steps in a row and the `nonfinite` metric flags them.
 
   Args:
     spec: the static model and optimizer description.
@@ -124,9 +129,12 @@ def gan_update(spec: GANSpec, state: GANState, real_BxHxWxC: jax.Array, labels_B
     d_real, d_fake, g_grad_norm, d_grad_norm, nonfinite, and r1 (the D loss's R1 term).
   """
 
+  sn_vectors = (None if state.d_sn_vectors is None
+                else regularizers.power_iteration(state.d_params, state.d_sn_vectors))
+
   def g_loss_fn(g_params):
     fake, batch_stats = spec.generate(g_params, state.g_batch_stats, z_BxZ, labels_B, train=True)
-    fake_logits = spec.discriminate(state.d_params, fake, labels_B)
+    fake_logits = spec.discriminate(state.d_params, fake, labels_B, sn_vectors)
     loss = losses.generator_loss(fake_logits, spec.generator_loss)
     if spec.l1_weight:
       loss = loss + spec.l1_weight * jnp.mean(jnp.abs(fake - real_BxHxWxC))
@@ -137,7 +145,7 @@ def gan_update(spec: GANSpec, state: GANState, real_BxHxWxC: jax.Array, labels_B
   fake = jax.lax.stop_gradient(fake)
 
   def d_loss_fn(d_params):
-    logits_fn = lambda images: spec.discriminate(d_params, images, labels_B)
+    logits_fn = lambda images: spec.discriminate(d_params, images, labels_B, sn_vectors)
     real_logits, d_fake_logits = logits_fn(real_BxHxWxC), logits_fn(fake)
     d_loss, real_loss, fake_loss = losses.discriminator_loss(real_logits, d_fake_logits,
                                                              spec.discriminator_loss)
@@ -168,7 +176,7 @@ def gan_update(spec: GANSpec, state: GANState, real_BxHxWxC: jax.Array, labels_B
       state = update_g(state)
     d_updates, d_opt_state = spec.d_tx.update(d_grads, state.d_opt_state, state.d_params)
     return state.replace(d_params=optax.apply_updates(state.d_params, d_updates),
-                         d_opt_state=d_opt_state,
+                         d_opt_state=d_opt_state, d_sn_vectors=sn_vectors,
                          nonfinite_count=jnp.zeros_like(state.nonfinite_count))
 
   def skip(state: GANState) -> GANState:

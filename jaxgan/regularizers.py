@@ -1,9 +1,10 @@
-"""Discriminator regularizers: the R1 gradient penalty (spectral normalisation lives with the layers)."""
+"""Discriminator regularizers: the R1 gradient penalty and spectral normalisation of its weights."""
 
 from collections.abc import Callable
 
 import jax
 import jax.numpy as jnp
+from flax import traverse_util
 
 
 def r1_penalty(logits_fn: Callable[[jax.Array], jax.Array], real_BxHxWxC: jax.Array) -> jax.Array:
@@ -20,3 +21,46 @@ def r1_penalty(logits_fn: Callable[[jax.Array], jax.Array], real_BxHxWxC: jax.Ar
   grad_BxHxWxC = jax.grad(lambda x: jnp.sum(logits_fn(x)))(real_BxHxWxC)
   grad_BxHxWxC = grad_BxHxWxC.astype(jnp.promote_types(grad_BxHxWxC.dtype, jnp.float32))
   return jnp.mean(jnp.sum(jnp.square(grad_BxHxWxC), axis=tuple(range(1, grad_BxHxWxC.ndim))))
+
+
+def _matrices(d_params) -> dict[tuple, jax.Array]:
+  """D's weights of rank >= 2 by path, each as a (fan_in, out) matrix (a conv kernel's leading axes
+  flattened)."""
+  flat = traverse_util.flatten_dict(d_params)
+  return {path: w.reshape((-1, w.shape[-1])) for path, w in flat.items() if w.ndim >= 2}
+
+
+def _unit(x: jax.Array) -> jax.Array:
+  return x / (jnp.linalg.norm(x) + 1e-12)
+
+
+def init_spectral_vectors(key: jax.Array, d_params) -> dict:
+  """A random unit vector u_O per weight matrix of D, nested like `d_params` (weights only)."""
+  matrices = _matrices(d_params)
+  keys = jax.random.split(key, len(matrices))
+  return traverse_util.unflatten_dict({
+      path: _unit(jax.random.normal(k, (m.shape[1],), jnp.float32))
+      for k, (path, m) in zip(keys, matrices.items())})
+
+
+def power_iteration(d_params, vectors, num_iters: int = 1) -> dict:
+  """`num_iters` power-iteration steps towards each matrix's top right singular vector (no gradient)."""
+  matrices = _matrices(jax.lax.stop_gradient(d_params))
+  flat = traverse_util.flatten_dict(vectors)
+  for path, u_O in flat.items():
+    m_IxO = matrices[path].astype(jnp.float32)
+    for _ in range(num_iters):
+      u_O = _unit(m_IxO.T @ _unit(m_IxO @ u_O))
+    flat[path] = u_O
+  return traverse_util.unflatten_dict(flat)
+
+
+def spectral_normalize(d_params, vectors) -> dict:
+  """Spectral normalisation (Miyato et al. 2018): each weight matrix W divided by its largest singular
+  value, estimated as |W u| for its power-iteration vector u (held constant in the gradient)."""
+  flat = traverse_util.flatten_dict(d_params)
+  matrices = _matrices(d_params)
+  for path, u_O in traverse_util.flatten_dict(vectors).items():
+    sigma = jnp.linalg.norm(matrices[path].astype(jnp.float32) @ jax.lax.stop_gradient(u_O))
+    flat[path] = flat[path] / sigma.astype(flat[path].dtype)
+  return traverse_util.unflatten_dict(flat)

@@ -12,6 +12,7 @@ NOISE = 2  # The generator's noise in training: fold_in(NOISE stream, step).
 SAMPLE = 3  # The fixed noise of the sample grids.
 EVAL = 4  # The noise of evaluation samples: the same for every evaluation of a run.
 STANDING = 5  # The noise that standing BatchNorm statistics are computed on.
+SPECTRAL = 6  # The initial vectors of the discriminator's spectral normalisation.
 
 
 def stream_key(seed_or_key: int | jax.Array, stream: int) -> jax.Array:

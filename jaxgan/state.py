@@ -21,6 +21,8 @@ class GANState:
     g_opt_state: generator optax state.
     d_opt_state: discriminator optax state.
     ema_params: exponential moving average of g_params, or None when EMA is off.
+    d_sn_vectors: D's spectral-normalisation power-iteration vectors (nested like d_params, one per
+      weight matrix), or None when it is off.
     nonfinite_count: int32 scalar, consecutive steps whose update was skipped as non-finite.
   """
   step: jax.Array
@@ -31,6 +33,7 @@ class GANState:
   g_opt_state: PyTree
   d_opt_state: PyTree
   ema_params: PyTree | None
+  d_sn_vectors: PyTree | None
   nonfinite_count: jax.Array
 
   def sampling_params(self) -> PyTree:

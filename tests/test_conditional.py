@@ -165,4 +165,4 @@ def test_cgan_config_draws_the_requested_digits(mnist_idx_dir, tmp_path):
   metrics = run_eval.evaluate_state(sample, state, jax.random.PRNGKey(0), 1000, evaluator,
                                     reference, kid_subsets=2, num_classes=spec.num_classes)
   assert metrics["label_accuracy"] == pytest.approx(accuracy.mean(), abs=0.1)
-  assert metrics["label_accuracy_min"] <= metrics["label_accuracy"]
+  assert metrics["label_accuracy_min"] == pytest.approx(accuracy.min(), abs=0.15)

@@ -6,8 +6,9 @@ import numpy as np
 import pytest
 
 from experiments.configs import dcgan, smoke
-from jaxgan import gan, losses, regularizers, sampling
+from jaxgan import checkpoint, gan, loop, losses, regularizers, sampling
 from jaxgan.models.layers import BatchNorm
+from tests.test_runner import _assert_states_equal, tiny_idx_dir  # pylint: disable=unused-import
 
 REAL = np.array([2.0, -0.5, 0.3, 1.5], np.float32)
 FAKE = np.array([-1.5, 0.8, -0.2, 1.2], np.float32)
@@ -156,3 +157,67 @@ def test_sampling_modes_differ_for_a_batchnorm_generator_and_are_deterministic()
   assert not np.array_equal(images["running"], images["batch"])
   np.testing.assert_array_equal(images["standing"],
                                 sampling.sample_images(spec, state, key, 200, mode="standing"))
+
+
+def _random_d_params():
+  keys = jax.random.split(jax.random.PRNGKey(3), 2)
+  return {"conv": {"kernel": jax.random.normal(keys[0], (4, 4, 3, 8)), "bias": jnp.ones(8)},
+          "out": {"kernel": jax.random.normal(keys[1], (50, 1))}}
+
+
+def test_spectral_norm_divides_each_weight_matrix_by_its_largest_singular_value():
+  d_params = _random_d_params()
+  vectors = regularizers.init_spectral_vectors(jax.random.PRNGKey(0), d_params)
+  assert jax.tree.map(jnp.shape, vectors) == {"conv": {"kernel": (8,)}, "out": {"kernel": (1,)}}
+  first = regularizers.spectral_normalize(d_params, regularizers.power_iteration(d_params, vectors))
+  top = lambda w: np.linalg.svd(np.asarray(w).reshape(-1, w.shape[-1]), compute_uv=False)[0]
+  assert top(first["conv"]["kernel"]) > 1.05  # One step from a random vector underestimates sigma.
+  vectors = regularizers.power_iteration(d_params, vectors, num_iters=500)
+  normalized = regularizers.spectral_normalize(d_params, vectors)
+  for name in ("conv", "out"):
+    np.testing.assert_allclose(top(normalized[name]["kernel"]), 1.0, rtol=1e-4)
+    np.testing.assert_allclose(normalized[name]["kernel"] * top(d_params[name]["kernel"]),
+                               d_params[name]["kernel"], rtol=1e-3)
+  np.testing.assert_array_equal(normalized["conv"]["bias"], d_params["conv"]["bias"])
+
+
+def test_spectral_norm_gradient_holds_the_vector_constant():
+  """d sigma / d W = v u^T for sigma = |W u| with u constant: W / sigma's gradient matches that."""
+  d_params = {"out": {"kernel": jax.random.normal(jax.random.PRNGKey(1), (6, 3))}}
+  vectors = regularizers.power_iteration(
+      d_params, regularizers.init_spectral_vectors(jax.random.PRNGKey(0), d_params), num_iters=3)
+  u = vectors["out"]["kernel"]
+  probe = jax.random.normal(jax.random.PRNGKey(2), (6, 3))
+  loss = lambda p: jnp.sum(regularizers.spectral_normalize(p, vectors)["out"]["kernel"] * probe)
+  grad = jax.grad(loss)(d_params)["out"]["kernel"]
+  w = d_params["out"]["kernel"]
+  sigma = jnp.linalg.norm(w @ u)
+  v = w @ u / sigma
+  expected = probe / sigma - jnp.sum(w * probe) / sigma**2 * jnp.outer(v, u)
+  np.testing.assert_allclose(grad, expected, rtol=1e-5, atol=1e-6)
+
+
+def test_spectral_norm_vectors_step_with_training_and_survive_a_resume(tiny_idx_dir, tmp_path):
+  """The vectors are state: a train step refines them, a checkpoint keeps them, and a run stopped
+  and resumed equals an uninterrupted one, vectors included."""
+  config = smoke.get_config()
+  config.model.d_spectral_norm = True
+  config.data.update(source="idx", idx_dir=tiny_idx_dir)
+  config.update(num_steps=6, checkpoint_every_steps=3, log_every_steps=3)
+  state, spec = gan.init_state(config, (28, 28, 1))
+  assert jax.tree.map(jnp.shape, state.d_sn_vectors) == {
+      "linears": {0: {"kernel": (64,)}, 1: {"kernel": (32,)}}, "out": {"kernel": (1,)}}
+  after, _ = _update(spec, state)
+  for i in (0, 1):  # The output layer's vector has one entry: always +-1.
+    assert not np.allclose(after.d_sn_vectors["linears"][i]["kernel"],
+                           state.d_sn_vectors["linears"][i]["kernel"])
+
+  uninterrupted = loop.train_and_evaluate(config, str(tmp_path / "whole"))
+  stopped = config.copy_and_resolve_references()
+  stopped.num_steps = 3
+  loop.train_and_evaluate(stopped, str(tmp_path / "resumed"))
+  _, at_3, _ = checkpoint.restore_run(str(tmp_path / "resumed"))
+  assert int(at_3.step) == 3 and at_3.d_sn_vectors is not None
+  resumed = loop.train_and_evaluate(config, str(tmp_path / "resumed"))
+  _assert_states_equal(resumed, uninterrupted)
+  _assert_states_equal(checkpoint.restore_run(str(tmp_path / "resumed"))[1], uninterrupted)
