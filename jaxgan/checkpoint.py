@@ -7,6 +7,7 @@ that does not restore), and its background save errors surface only when waited 
 and `close` raise them as one-line CheckpointErrors). `restore_run` rebuilds a run from its workdir.
 """
 
+import dataclasses
 import json
 import logging
 import os
@@ -179,13 +180,19 @@ class Checkpoints:
     return step
 
   def _restore_step(self, target: GANState, step: int) -> GANState:
-    found = _leaf_shapes(self._manager.item_metadata(step))
-    problem = _mismatch(_leaf_shapes(target), found)
+    metadata = self._manager.item_metadata(step)
+    problem = _mismatch(_leaf_shapes(target), _leaf_shapes(metadata))
     if problem:
       raise CheckpointRequestError(
           f"the checkpoint at step {step} in {self.directory} does not fit the config: {problem}; "
           "use another workdir or the config it was trained with")
-    return self._manager.restore(step, args=ocp.args.StandardRestore(abstract_state(target)))
+    # A field added to the state after the checkpoint was written is None when its feature is off.
+    fields = [f.name for f in dataclasses.fields(GANState)]
+    absent = [name for name in fields if name not in metadata and getattr(target, name) is None]
+    abstract = abstract_state(target)
+    item = {name: getattr(abstract, name) for name in fields if name not in absent}
+    restored = self._manager.restore(step, args=ocp.args.StandardRestore(item))
+    return GANState(**restored, **dict.fromkeys(absent))
 
   def restore(self, target: GANState, step: int | None = None, *,
               set_aside_broken: bool = False) -> GANState:

@@ -1,5 +1,6 @@
 """End-to-end tests of the runner: a smoke run, resume, generate, and bad configs through the CLI."""
 
+import dataclasses
 import glob
 import gzip
 import json
@@ -17,7 +18,7 @@ from PIL import Image
 from tensorboardX.proto import event_pb2
 
 from experiments.configs import dcgan, mlp_gan, smoke
-from jaxgan import checkpoint, config_validation, loop, sampling
+from jaxgan import checkpoint, config_validation, gan, loop, sampling
 from jaxgan.errors import CheckpointError, ConfigError
 from tests.conftest import REPO_ROOT
 
@@ -147,6 +148,26 @@ def test_refuses_checkpoint_of_another_model(smoke_run, tiny_idx_dir):
   config.model.g_hidden = (32, 48)
   with pytest.raises(CheckpointError, match=r"does not fit the config: g_batch_stats/norms/1/mean is float32\[64\] in the checkpoint but float32\[48\]"):
     loop.train_and_evaluate(config, workdir)
+
+
+def test_a_checkpoint_without_a_newer_state_field_restores_with_that_feature_off(smoke_run,
+                                                                               tmp_path):
+  """A checkpoint of an older version lacks the state fields added since (d_sn_vectors): it restores,
+  with them None, while a config that turns the feature on is refused."""
+  _, state = smoke_run
+  older = {f.name: getattr(state, f.name) for f in dataclasses.fields(state)
+           if f.name != "d_sn_vectors"}
+  with checkpoint.Checkpoints(str(tmp_path)) as ckpts:
+    ckpts.save(older, 7, {})
+  with checkpoint.Checkpoints(str(tmp_path), create=False) as ckpts:
+    restored = ckpts.restore(state, 7)
+    assert restored.d_sn_vectors is None
+    _assert_states_equal(restored, state)
+    config = smoke.get_config()
+    config.model.d_spectral_norm = True
+    with_sn, _ = gan.init_state(config, (28, 28, 1))
+    with pytest.raises(CheckpointError, match="does not fit the config: d_sn_vectors/"):
+      ckpts.restore(with_sn, 7)
 
 
 def test_sample_images_is_deterministic(smoke_run):
