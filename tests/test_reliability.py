@@ -90,7 +90,7 @@ def _partials(workdir, folder=checkpoint.LATEST_DIR) -> list[str]:
   return glob.glob(os.path.join(workdir, folder, f"*{TMP}*"))
 
 
-def _wait_until(condition, cli: _Cli, timeout=TIMEOUT, poll=0.001) -> bool:
+def _wait_until(condition, cli: _Cli, timeout=TIMEOUT, poll=0.05) -> bool:
   """Polls `condition` until it holds (True) or the process ends (False)."""
   deadline = time.monotonic() + timeout
   while time.monotonic() < deadline:
@@ -110,7 +110,7 @@ def _stopped(pid: int) -> bool:
 def _freeze(cli: _Cli) -> None:
   """SIGSTOPs the process and waits until it is stopped."""
   os.kill(cli.process.pid, signal.SIGSTOP)
-  _wait_until(lambda: _stopped(cli.process.pid), cli, timeout=10)
+  _wait_until(lambda: _stopped(cli.process.pid), cli, timeout=10, poll=0.001)
 
 
 def _kill_during_a_save(cli: _Cli, workdir, folder=checkpoint.LATEST_DIR) -> list[str]:
@@ -121,7 +121,8 @@ def _kill_during_a_save(cli: _Cli, workdir, folder=checkpoint.LATEST_DIR) -> lis
   is still there; otherwise the save had completed, so it lets the process go on to the next save.
   """
   pid = cli.process.pid
-  while _wait_until(lambda: _partials(workdir, folder), cli):
+  # A save's temporary folder lives for milliseconds: it is polled every millisecond.
+  while _wait_until(lambda: _partials(workdir, folder), cli, poll=0.001):
     _freeze(cli)
     partials = _partials(workdir, folder)
     if partials:
