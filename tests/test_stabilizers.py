@@ -1,4 +1,7 @@
-"""The stabilisers as config: hinge and least-squares losses, R1, D steps per G step, sampling modes."""
+"""The stabilisers as config: hinge and least-squares losses, R1, spectral normalisation, D steps per
+G step, sampling modes."""
+
+import shutil
 
 import jax
 import jax.numpy as jnp
@@ -213,9 +216,8 @@ def test_spectral_norm_vectors_step_with_training_and_survive_a_resume(tiny_idx_
                            state.d_sn_vectors["linears"][i]["kernel"])
 
   uninterrupted = loop.train_and_evaluate(config, str(tmp_path / "whole"))
-  stopped = config.copy_and_resolve_references()
-  stopped.num_steps = 3
-  loop.train_and_evaluate(stopped, str(tmp_path / "resumed"))
+  shutil.copytree(tmp_path / "whole", tmp_path / "resumed")
+  shutil.rmtree(tmp_path / "resumed" / checkpoint.LATEST_DIR / "6")  # As if stopped after step 3.
   _, at_3, _ = checkpoint.restore_run(str(tmp_path / "resumed"))
   assert int(at_3.step) == 3 and at_3.d_sn_vectors is not None
   resumed = loop.train_and_evaluate(config, str(tmp_path / "resumed"))
