@@ -45,7 +45,6 @@ def default_config() -> ml_collections.ConfigDict:
   config.model.stages = 2  # DCGAN: 3 adds a stride-1 conv stage at 7x7 to G and D.
   config.model.init = "torch"  # PyTorch's uniform init; "normal" is DCGAN's N(0, 0.02).
   config.model.conditional = False
-  config.model.d_minibatch_std = False  # DCGAN: D sees the batch's variety as one more channel.
   config.model.d_spectral_norm = False  # Spectral normalisation of D's weights (one power step a step).
 
   config.optimizer = ml_collections.ConfigDict()

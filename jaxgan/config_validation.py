@@ -164,8 +164,6 @@ def validate(config) -> None:
     _fail("num_epochs", "num_epochs and num_steps are both 0; set one of them > 0")
   if values["model.name"] == "dcgan" and values["model.width"] < 1:
     _fail("model.width", f"got {values['model.width']!r}, expected an integer >= 1 for model dcgan")
-  if values["model.d_minibatch_std"] and values["model.name"] != "dcgan":
-    _fail("model.d_minibatch_std", "is for model dcgan only")
   if values["data.source"] == "idx" and not values["data.idx_dir"]:
     _fail("data.idx_dir", "empty while data.source is 'idx'; set --config.data.idx_dir or the "
           "JAXGAN_MNIST_IDX_DIR environment variable to the folder of the four MNIST .gz files")

@@ -258,20 +258,3 @@ def test_bfloat16_computes_in_bfloat16(name):
   for f32, bf16 in zip(outputs[jnp.float32], outputs[jnp.bfloat16]):
     relative = float(jnp.max(jnp.abs(f32 - bf16)) / jnp.max(jnp.abs(f32)))
     assert 1e-4 < relative < 0.2, relative
-
-
-def test_minibatch_std_channel_is_the_mean_batch_std_and_makes_d_see_the_batch():
-  h = jax.random.normal(jax.random.PRNGKey(0), (5, 7, 7, 3))
-  out = layers.minibatch_std(h)
-  assert out.shape == (5, 7, 7, 4)
-  np.testing.assert_array_equal(out[..., :3], h)
-  np.testing.assert_allclose(out[..., 3], np.mean(np.std(np.asarray(h), axis=0)), rtol=1e-5)
-
-  config = dcgan_config.get_config()
-  config.model.update(width=8, d_minibatch_std=True)
-  _, d = models.build(config.model, image_shape=(28, 28, 1), num_classes=0, dtype=jnp.float32,
-                      key=jax.random.PRNGKey(0))
-  batch = jax.random.uniform(jax.random.PRNGKey(1), (4, 28, 28, 1))
-  same = jnp.broadcast_to(batch[:1], batch.shape)
-  # Image 0's logit changes with the rest of its batch only through the variety channel.
-  assert not np.isclose(d(batch)[0], d(same)[0])

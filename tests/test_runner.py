@@ -222,7 +222,6 @@ def test_shipped_configs_are_valid(get_config):
     ("optimizer.g_lr", float("nan"), "config.optimizer.g_lr: got nan"),
     ("model.conditional", 1, "config.model.conditional: got 1, expected true or false"),
     ("seed", -1, "config.seed"),
-    ("model.d_minibatch_std", True, "config.model.d_minibatch_std: is for model dcgan only"),
 ])
 def test_validate_rejects(field, value, message):
   config = mlp_gan.get_config().to_dict()  # Plain dicts: no ConfigDict type checks on assignment.

@@ -1,7 +1,6 @@
 """A 28x28 DCGAN: conv-transpose generator with BatchNorm+ReLU, conv discriminator with LeakyReLU.
 
-`stages=3` adds a stride-1 3x3 conv stage at 7x7 (4w features) to both networks; `minibatch_std`
-appends D's batch-variety channel before its output layer.
+`stages=3` adds a stride-1 3x3 conv stage at 7x7 (4w features) to both networks.
 """
 
 from collections.abc import Sequence
@@ -10,8 +9,8 @@ import jax
 import jax.numpy as jnp
 from flax import nnx
 
-from jaxgan.models.layers import (BatchNorm, dense_inits, minibatch_std, projection_logits,
-                                  strided_conv, subpixel_conv_transpose)
+from jaxgan.models.layers import (BatchNorm, dense_inits, projection_logits, strided_conv,
+                                  subpixel_conv_transpose)
 
 
 def _add_bias(layer: nnx.Conv | nnx.ConvTranspose, y_BxHxWxO: jax.Array) -> jax.Array:
@@ -77,12 +76,11 @@ class Generator(nnx.Module):
 
 
 class Discriminator(nnx.Module):
-  """img_BxHxWxC -> Conv(w, stride 2) -> Conv(2w, stride 2) [-> Conv3x3(4w)] [-> minibatch std]
-  -> Linear -> logit_B, LeakyReLU(0.2)."""
+  """img_BxHxWxC -> Conv(w, stride 2) -> Conv(2w, stride 2) [-> Conv3x3(4w)] -> Linear -> logit_B,
+  LeakyReLU(0.2)."""
 
   def __init__(self, *, image_shape: Sequence[int], width: int = 64, stages: int = 2,
-               num_classes: int = 0, minibatch_std: bool = False, init: str = "normal",
-               dtype=jnp.float32, rngs: nnx.Rngs):
+               num_classes: int = 0, init: str = "normal", dtype=jnp.float32, rngs: nnx.Rngs):
     height, _, channels = image_shape
     self.conv1 = nnx.Conv(channels, width, (4, 4), strides=(2, 2), padding="SAME",
                           dtype=dtype, rngs=rngs, **dense_inits(init, 16 * channels))
@@ -90,8 +88,7 @@ class Discriminator(nnx.Module):
                           dtype=dtype, rngs=rngs, **dense_inits(init, 16 * width))
     self.conv3 = nnx.Conv(2 * width, 4 * width, (3, 3), padding="SAME", dtype=dtype, rngs=rngs,
                           **dense_inits(init, 9 * 2 * width)) if stages == 3 else None
-    self.minibatch_std = minibatch_std
-    features = (height // 4) ** 2 * ((4 if stages == 3 else 2) * width + int(minibatch_std))
+    features = (height // 4) ** 2 * (4 if stages == 3 else 2) * width
     self.out = nnx.Linear(features, 1, dtype=dtype, rngs=rngs, **dense_inits(init, features))
     # Projection discriminator: logit += <embed(y), features>.
     self.embed = nnx.Embed(num_classes, features, rngs=rngs) if num_classes else None
@@ -101,18 +98,15 @@ class Discriminator(nnx.Module):
     h = jax.nn.leaky_relu(_strided_conv(self.conv2, h), 0.2)
     if self.conv3 is not None:
       h = jax.nn.leaky_relu(self.conv3(h), 0.2)
-    if self.minibatch_std:
-      h = minibatch_std(h)
     return projection_logits(self.out, self.embed, h.reshape((h.shape[0], -1)), labels_B)
 
 
 def make(model_config, *, image_shape, num_classes, dtype, g_rngs, d_rngs):
-  """Builds the pair from config fields latent_dim, width, stages, d_minibatch_std and init."""
+  """Builds the pair from config fields latent_dim, width, stages and init."""
   generator = Generator(image_shape=image_shape, latent_dim=model_config.latent_dim,
                         width=model_config.width, stages=model_config.stages,
                         num_classes=num_classes, init=model_config.init, dtype=dtype, rngs=g_rngs)
   discriminator = Discriminator(image_shape=image_shape, width=model_config.width,
                                 stages=model_config.stages, num_classes=num_classes,
-                                minibatch_std=model_config.d_minibatch_std,
                                 init=model_config.init, dtype=dtype, rngs=d_rngs)
   return generator, discriminator

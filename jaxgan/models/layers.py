@@ -93,14 +93,6 @@ def _strided_conv_bwd(residuals, dy_BxH2xW2xO):
 strided_conv.defvjp(_strided_conv_fwd, _strided_conv_bwd)
 
 
-def minibatch_std(h_BxHxWxC: jax.Array) -> jax.Array:
-  """h with one more channel: the standard deviation over the batch, averaged over every position
-  and channel (one scalar, broadcast), so that D can tell a batch short of variety (ProGAN's layer)."""
-  std = jnp.sqrt(jnp.var(h_BxHxWxC.astype(jnp.float32), axis=0) + 1e-8)
-  feature_BxHxWx1 = jnp.broadcast_to(jnp.mean(std), h_BxHxWxC.shape[:-1] + (1,))
-  return jnp.concatenate([h_BxHxWxC, feature_BxHxWx1.astype(h_BxHxWxC.dtype)], axis=-1)
-
-
 def projection_logits(out: nnx.Linear, embed: nnx.Embed | None, h_BxF: jax.Array,
                       labels_B: jax.Array | None) -> jax.Array:
   """A discriminator's float32 logit_B from its features: `out(h)`, plus `<embed(y), h>` for a
