@@ -12,7 +12,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from experiments.configs import best, dcgan, smoke
+from experiments.configs import best, dcgan, mlp_ema, smoke
 from jaxgan import checkpoint, config_validation, gan, loop, run_eval, sampling
 from jaxgan import data as data_lib
 from jaxgan.errors import ConfigError
@@ -181,7 +181,7 @@ def test_ema_update_in_the_step(idx_dir):
   assert no_ema.ema_params is None and no_ema.sampling_params() is no_ema.g_params
 
 
-@pytest.mark.parametrize("get_config", [best.get_config, dcgan.get_config])
+@pytest.mark.parametrize("get_config", [best.get_config, mlp_ema.get_config, dcgan.get_config])
 def test_improved_configs_are_valid_and_evaluate(get_config):
   config = get_config()
   config.data.idx_dir = "/some/dir"
