@@ -147,7 +147,7 @@ def test_cgan_config_draws_the_requested_digits(mnist_idx_dir, tmp_path):
   """`cgan.py` at a reduced size (width 16, 1000 steps on real MNIST): the evaluator reads the
   requested digit far above chance (0.1), for most labels in most of their samples; `evaluate`'s
   label accuracy of a conditional run says the same. (So short a run has not found every class yet:
-  at 600 steps, three labels still drew other digits.)"""
+  at 1000 steps 7 labels pass 0.5, at 600 steps 6, with the spectrally normalised D.)"""
   config = cgan.get_config()
   config.update(num_steps=CGAN_TEST_STEPS, log_every_steps=100, eval_every_steps=0,
                 eval_final_num=0, checkpoint_every_steps=CGAN_TEST_STEPS)
