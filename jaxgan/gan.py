@@ -112,10 +112,9 @@ def gan_update(spec: GANSpec, state: GANState, real_BxHxWxC: jax.Array, labels_B
                z_BxZ: jax.Array) -> tuple[GANState, dict[str, jax.Array]]:
   """One step of the original: the G update first, then the D update on the same (detached) fakes.
 
-  With spectral normalisation, one power-iteration step per step refines its vectors, and both
-  losses see the normalised D. With `d_steps` > 1 the G update happens only at steps divisible by
-  it (D steps every step). A step whose losses or gradients are not finite changes no weights;
-  `nonfinite_count` counts such steps in a row and the `nonfinite` metric flags them.
+  Both losses see D's spectrally normalised weights when that is on (one power-iteration step a
+  step). With `d_steps` > 1, G is updated only at steps divisible by it (D at every step). A
+  non-finite step changes no weights; `nonfinite_count` counts such steps in a row.
 
   Args:
     spec: the static model and optimizer description.
@@ -126,9 +125,9 @@ def gan_update(spec: GANSpec, state: GANState, real_BxHxWxC: jax.Array, labels_B
 
   Returns:
     (new state, metrics): scalars g_loss, d_loss (without the R1 term), real_loss, fake_loss,
-    d_real, d_fake, g_grad_norm, d_grad_norm, nonfinite, and r1 (the D loss's R1 term).
+    d_real, d_fake, g_grad_norm, d_grad_norm, nonfinite (1 for a skipped step), and r1 (the D
+    loss's R1 term).
   """
-
   sn_vectors = (None if state.d_sn_vectors is None
                 else regularizers.power_iteration(state.d_params, state.d_sn_vectors))
 
