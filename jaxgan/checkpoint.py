@@ -309,12 +309,20 @@ def restore_run(workdir: str, step: int | None = None, *, best: bool = False
   if not os.path.isdir(directory):
     raise CheckpointError(f"no checkpoint folder {directory}" + (
         "; the best checkpoint is kept only when config.eval_every_steps > 0" if best else ""))
-  with Checkpoints(directory, create=False) as ckpts:
-    step = ckpts.resolve_step(step)
-    info = ckpts.run_info(step)
-    target, spec = gan.init_state_compiled(config, info["image_shape"], info["num_classes"],
-                                           abstract=True)
-    device = jax.sharding.SingleDeviceSharding(jax.devices()[0])
-    target = jax.tree.map(lambda x: jax.ShapeDtypeStruct(x.shape, x.dtype, sharding=device), target)
-    state = ckpts.restore(target, step)
-  return config, state, spec
+  for attempt in range(_OPEN_ATTEMPTS):
+    with Checkpoints(directory, create=False) as ckpts:
+      resolved = ckpts.resolve_step(step)
+      try:
+        info = ckpts.run_info(resolved)
+        target, spec = gan.init_state_compiled(config, info["image_shape"], info["num_classes"],
+                                               abstract=True)
+        device = jax.sharding.SingleDeviceSharding(jax.devices()[0])
+        target = jax.tree.map(lambda x: jax.ShapeDtypeStruct(x.shape, x.dtype, sharding=device),
+                              target)
+        return config, ckpts.restore(target, resolved), spec
+      except CheckpointError:
+        # A run training in this workdir removes its old steps: the latest one can vanish while it
+        # is read. Then the new latest is read instead.
+        vanished = not os.path.isdir(os.path.join(directory, str(resolved)))
+        if step is not None or not vanished or attempt == _OPEN_ATTEMPTS - 1:
+          raise

@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from jaxgan import metrics_log, workdir
+from jaxgan import checkpoint, metrics_log, workdir
 from jaxgan.errors import ConfigError, JaxganError
 from tests.conftest import REPO_ROOT
 from tests.test_runner import tiny_idx_dir  # pylint: disable=unused-import
@@ -105,7 +105,7 @@ def test_a_second_run_on_a_busy_workdir_exits_2_and_generate_still_reads_it(tiny
                                                                            tmp_path):
   run_dir = tmp_path / "run"
   first = subprocess.Popen(_command("experiments.mnist_gan", *_train_args(
-      tiny_idx_dir, run_dir, "--config.num_steps=100000", "--config.checkpoint_every_steps=20")),
+      tiny_idx_dir, run_dir, "--config.num_steps=100000", "--config.checkpoint_every_steps=2")),
       cwd=REPO_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
   try:
     _wait_for(lambda: os.path.isdir(run_dir / "checkpoints" / "20"), "the first checkpoint")
@@ -120,6 +120,9 @@ def test_a_second_run_on_a_busy_workdir_exits_2_and_generate_still_reads_it(tiny
         cwd=REPO_ROOT, capture_output=True, text=True, timeout=TIMEOUT)
     assert generated.returncode == 0, generated.stderr
     assert os.path.isfile(tmp_path / "new_folder" / "x.png")
+    # The run saves every 2 steps and keeps 3: the latest step often vanishes while it is read.
+    steps = [int(checkpoint.restore_run(str(run_dir))[1].step) for _ in range(20)]
+    assert steps == sorted(steps) and steps[-1] > steps[0], steps
     assert first.poll() is None  # The first run went on.
   finally:
     first.send_signal(signal.SIGTERM)
