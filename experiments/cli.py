@@ -80,15 +80,16 @@ _KNOWN_ORBAX_NOISE = (
     "Failed to run",
     "Save Finalize thread (save_finalize) failed",
 )
-# What asyncio logs at exit for the futures of such a failed save.
-_KNOWN_ASYNCIO_NOISE = ("Future exception was never retrieved", "Task exception was never retrieved")
+# What asyncio logs at exit for the futures of such a failed save ("Future", "Task",
+# "_GatheringFuture" ... "exception was never retrieved").
+_KNOWN_ASYNCIO_NOISE = "exception was never retrieved"
 
 
 def _is_known_noise(record: std_logging.LogRecord) -> bool:
   message = record.getMessage()
   if "/orbax/" in record.pathname:
     return any(known in message for known in _KNOWN_ORBAX_NOISE)
-  return record.name == "asyncio" and message.startswith(_KNOWN_ASYNCIO_NOISE)
+  return record.name == "asyncio" and _KNOWN_ASYNCIO_NOISE in message.split("\n", 1)[0]
 
 
 def _ignore_closed_loop_callbacks() -> None:
