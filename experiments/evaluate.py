@@ -44,7 +44,8 @@ def main():
   sample = lambda s, k, n: sampling.sample_images(spec, s, k, n, mode=config.sampling,
                                                   seed=config.seed)
   metrics = run_eval.evaluate_state(sample, state, key, _NUM.value, evaluator, reference,
-                                    kid_subsets=_KID_SUBSETS.value, num_classes=spec.num_classes)
+                                    kid_subsets=_KID_SUBSETS.value,
+                                    num_classes=spec.num_classes if spec.class_conditional else 0)
   which = "best" if _BEST.value else ("latest" if _STEP.value is None else "step")
   record = dict(step=int(state.step), checkpoint=which, **metrics)
   try:

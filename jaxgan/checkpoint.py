@@ -314,8 +314,10 @@ def restore_run(workdir: str, step: int | None = None, *, best: bool = False
       resolved = ckpts.resolve_step(step)
       try:
         info = ckpts.run_info(resolved)
+        prior = info.get("label_prior")
         target, spec = gan.init_state_compiled(config, info["image_shape"], info["num_classes"],
-                                               abstract=True)
+                                               abstract=True,
+                                               label_prior=None if prior is None else tuple(prior))
         device = jax.sharding.SingleDeviceSharding(jax.devices()[0])
         target = jax.tree.map(lambda x: jax.ShapeDtypeStruct(x.shape, x.dtype, sharding=device),
                               target)

@@ -46,6 +46,9 @@ def default_config() -> ml_collections.ConfigDict:
   config.model.init = "torch"  # PyTorch's uniform init; "normal" is DCGAN's N(0, 0.02).
   config.model.conditional = False
   config.model.d_spectral_norm = False  # Spectral normalisation of D's weights (one power step a step).
+  # > 0: self-conditioning on this many k-means clusters of the training images (jaxgan.clusters):
+  # G and D are conditional on cluster ids that come from the images, never from labels.
+  config.model.clusters = 0
 
   config.optimizer = ml_collections.ConfigDict()
   config.optimizer.g_lr = 3e-4

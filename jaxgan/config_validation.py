@@ -90,6 +90,7 @@ CHECKS: dict[str, Callable[[Any], str | None]] = {
     "model.width": _int(0),
     "model.stages": _int(2, 3),
     "model.init": _one_of(layers.INITS),
+    "model.clusters": _int(0),
     "optimizer.g_lr": _float(0.0, low_open=True),
     "optimizer.d_lr": _float(0.0, low_open=True),
     "optimizer.b1": _float(0.0, high=1.0),
@@ -164,6 +165,11 @@ def validate(config) -> None:
     _fail("num_epochs", "num_epochs and num_steps are both 0; set one of them > 0")
   if values["model.name"] == "dcgan" and values["model.width"] < 1:
     _fail("model.width", f"got {values['model.width']!r}, expected an integer >= 1 for model dcgan")
+  if values["model.clusters"] and values["model.conditional"]:
+    _fail("model.clusters", "self-conditioning clusters replace the dataset's labels; set "
+          "model.conditional=false or model.clusters=0")
+  if values["model.clusters"] == 1:
+    _fail("model.clusters", "got 1, expected 0 (off) or at least 2 clusters")
   if values["data.source"] == "idx" and not values["data.idx_dir"]:
     _fail("data.idx_dir", "empty while data.source is 'idx'; set --config.data.idx_dir or the "
           "JAXGAN_MNIST_IDX_DIR environment variable to the folder of the four MNIST .gz files")

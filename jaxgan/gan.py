@@ -33,6 +33,14 @@ class GANSpec:
   # Skip a non-finite step by selecting the old state (True) or with a lax.cond (False). On GPU a
   # cond copies its predicate to the host and waits for it at every step; on CPU it is cheaper.
   select_skip: bool
+  # Self-conditioning: the labels are k-means clusters of the data, sampled with these frequencies
+  # (None: dataset classes, sampled in turn).
+  label_prior: tuple[float, ...] | None = None
+
+  @property
+  def class_conditional(self) -> bool:
+    """Whether the labels are the dataset's classes (not self-conditioning clusters)."""
+    return self.num_classes > 0 and self.label_prior is None
 
   def generate(self, g_params, g_batch_stats, z_BxZ, labels_B=None, *, train=False):
     """Generator images in the data range (and the updated batch stats when `train`)."""
@@ -55,8 +63,13 @@ def make_optimizer(opt_config, learning_rate: float) -> optax.GradientTransforma
       optax.adam(learning_rate, b1=opt_config.b1, b2=opt_config.b2, eps=opt_config.eps))
 
 
-def init_state(config, image_shape, num_classes: int = 0) -> tuple[GANState, GANSpec]:
-  """Builds the models from `config` and returns (state, spec). Pure function of config.seed."""
+def init_state(config, image_shape, num_classes: int = 0,
+               label_prior: tuple[float, ...] | None = None) -> tuple[GANState, GANSpec]:
+  """Builds the models from `config` and returns (state, spec). Pure function of config.seed.
+
+  `num_classes` > 0 makes G and D conditional; `label_prior` marks the labels as self-conditioning
+  clusters with those frequencies.
+  """
   key = jax.random.PRNGKey(config.seed)
   generator, discriminator = models.build(
       config.model, image_shape=image_shape, num_classes=num_classes,
@@ -73,7 +86,8 @@ def init_state(config, image_shape, num_classes: int = 0) -> tuple[GANState, GAN
       value_range=config.data.range, generator_loss=config.loss.generator,
       discriminator_loss=config.loss.discriminator, l1_weight=config.loss.l1_weight,
       r1_gamma=config.loss.r1_gamma, r1_every=config.loss.r1_every, d_steps=config.d_steps,
-      ema_decay=config.ema_decay, select_skip=jax.default_backend() != "cpu")
+      ema_decay=config.ema_decay, select_skip=jax.default_backend() != "cpu",
+      label_prior=label_prior)
   state = GANState(
       step=jnp.zeros((), jnp.int32), key=key,
       g_params=g_params, g_batch_stats=g_batch_stats, d_params=d_params,
@@ -265,7 +279,8 @@ def make_multi_step(spec: GANSpec, batch_size: int, steps_per_epoch: int, steps_
 
 
 def init_state_compiled(config, image_shape, num_classes: int, sharding=None,
-                         abstract: bool = False) -> tuple[GANState, GANSpec]:
+                         abstract: bool = False, label_prior: tuple[float, ...] | None = None
+                         ) -> tuple[GANState, GANSpec]:
   """`init_state` as one compiled computation (placed with `sharding`), or only its shapes (`abstract`).
 
   Eager initialisation compiles every small op on its own, which dominates a short run's start-up.
@@ -273,7 +288,7 @@ def init_state_compiled(config, image_shape, num_classes: int, sharding=None,
   specs = []
 
   def init():
-    state, spec = init_state(config, image_shape, num_classes)
+    state, spec = init_state(config, image_shape, num_classes, label_prior)
     specs.append(spec)
     return state
 

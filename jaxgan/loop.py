@@ -10,7 +10,7 @@ import numpy as np
 from tqdm.contrib.logging import logging_redirect_tqdm
 
 from jaxgan import checkpoint as checkpoint_lib
-from jaxgan import config_validation, gan, parallel, periodic, rng, run_eval, sampling
+from jaxgan import clusters, config_validation, gan, parallel, periodic, rng, run_eval, sampling
 from jaxgan import data as data_lib
 from jaxgan import workdir as workdir_lib
 from jaxgan.errors import ConfigError
@@ -60,12 +60,25 @@ def make_step_fn(spec: gan.GANSpec, mesh, images_NxHxWxC: np.ndarray, labels_N: 
   return step_fn
 
 
-def _restore_or_init(config, workdir: str, images_NxHxWxC: np.ndarray, labels_N: np.ndarray, mesh):
+def _training_labels(config, images_NxHxWxC: np.ndarray, labels_N: np.ndarray
+                     ) -> tuple[np.ndarray, int, tuple[float, ...] | None]:
+  """(labels_N, num_classes, label_prior) the GAN trains on: the dataset's classes for a conditional
+  model, k-means clusters of the images for self-conditioning (config.model.clusters), else none."""
+  if config.model.clusters:
+    labels_N, prior = clusters.cluster_labels(images_NxHxWxC, config.model.clusters, config.seed)
+    return labels_N, config.model.clusters, prior
+  return labels_N, int(labels_N.max()) + 1 if config.model.conditional else 0, None
+
+
+def _restore_or_init(config, workdir: str, images_NxHxWxC: np.ndarray, num_classes: int,
+                     label_prior: tuple[float, ...] | None, mesh):
   """(state, spec, checkpoints, run_info): the latest checkpoint that restores, else a new state."""
-  num_classes = int(labels_N.max()) + 1 if config.model.conditional else 0
   image_shape = images_NxHxWxC.shape[1:]
   run_info = dict(image_shape=list(image_shape), num_classes=num_classes)
-  state, spec = gan.init_state_compiled(config, image_shape, num_classes, parallel.replicated(mesh))
+  if label_prior is not None:
+    run_info["label_prior"] = list(label_prior)
+  state, spec = gan.init_state_compiled(config, image_shape, num_classes, parallel.replicated(mesh),
+                                        label_prior=label_prior)
   ckpts = checkpoint_lib.Checkpoints(os.path.join(workdir, checkpoint_lib.LATEST_DIR),
                                      keep=config.keep_checkpoints)
   if ckpts.all_steps():
@@ -131,7 +144,9 @@ def _train(config, workdir: str, lock: workdir_lib.RunLock) -> GANState:
                       "epoch")
   mesh = parallel.make_mesh()
   parallel.check_batch_size(config.batch_size, mesh)
-  state, spec, ckpts, run_info = _restore_or_init(config, workdir, images_N, labels_N, mesh)
+  labels_N, num_classes, label_prior = _training_labels(config, images_N, labels_N)
+  state, spec, ckpts, run_info = _restore_or_init(config, workdir, images_N, num_classes, label_prior,
+                                                  mesh)
   start_step = int(jax.device_get(state.step))
   sample_grid = periodic.grid_sampler(config, spec, config.sampling)
   sample = lambda s, key, num: sampling.sample_images(spec, s, key, num, mode=config.sampling,
@@ -145,7 +160,8 @@ def _train(config, workdir: str, lock: workdir_lib.RunLock) -> GANState:
 
     checkpoints = add(periodic.SaveCheckpoints(config, ckpts, start_step, total_steps, run_info, lock))
     # Checks eval_num first.
-    evaluation = run_eval.TrainingEvaluation(config, workdir, sample, spec.num_classes)
+    evaluation = run_eval.TrainingEvaluation(
+        config, workdir, sample, spec.num_classes if spec.class_conditional else 0)
     stack.callback(evaluation.close)
     report = add(periodic.ReportProgress(config, workdir, start_step, total_steps, steps_per_epoch,
                                          periodic.grid_sampler(config, spec, "running")))

@@ -34,9 +34,23 @@ def cycling_labels(num_classes: int, num: int) -> jax.Array | None:
   return jnp.arange(num, dtype=jnp.int32) % num_classes if num_classes else None
 
 
+# The golden ratio's fractional part: i * it mod 1 spreads any prefix of i = 0, 1, ... evenly over [0, 1).
+_GOLDEN = 0.6180339887498949
+
+
+def sampling_labels(spec: GANSpec, num: int) -> jax.Array | None:
+  """labels_N to sample with: the classes in turn or, for self-conditioning clusters, each cluster in
+  proportion to its share of the training data (deterministic, and close to it in any prefix)."""
+  if spec.label_prior is None:
+    return cycling_labels(spec.num_classes, num)
+  u_N = np.mod(np.arange(num) * _GOLDEN, 1.0)
+  labels_N = np.searchsorted(np.cumsum(spec.label_prior), u_N, side="right")
+  return jnp.asarray(np.minimum(labels_N, spec.num_classes - 1), jnp.int32)
+
+
 def fixed_inputs(spec: GANSpec, key: jax.Array, num: int) -> tuple[jax.Array, jax.Array | None]:
-  """(z_NxZ, labels_N) to sample from: noise from `key`, labels cycling through the classes."""
-  return sample_noise(spec, key, num), cycling_labels(spec.num_classes, num)
+  """(z_NxZ, labels_N) to sample from: noise from `key`, labels from `sampling_labels`."""
+  return sample_noise(spec, key, num), sampling_labels(spec, num)
 
 
 @functools.partial(jax.jit, static_argnames=("spec", "chunk"))
@@ -119,7 +133,8 @@ def check_label(spec: GANSpec, label: int | None) -> None:
     raise ConfigError(f"--label={label}: the run's generator is not class-conditional (train it "
                       "with --config=experiments/configs/cgan.py or --config.model.conditional=true)")
   if not 0 <= label < spec.num_classes:
-    raise ConfigError(f"--label: got {label}, expected a class in [0, {spec.num_classes - 1}]")
+    what = "class" if spec.class_conditional else "self-conditioning cluster"
+    raise ConfigError(f"--label: got {label}, expected a {what} in [0, {spec.num_classes - 1}]")
 
 
 def class_inputs(spec: GANSpec, key: jax.Array, num: int,

@@ -1,0 +1,53 @@
+"""Self-conditioning labels: k-means clusters of the training images (Liu et al. 2020).
+
+An unconditional dataset gets labels from its own pixels: the images are clustered once, before
+training, and the GAN is trained as a class-conditional one on the cluster ids. Samples then draw
+the clusters in proportion to their sizes (`sampling.sampling_labels`), so no label is ever needed.
+"""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from jaxgan import rng
+from jaxgan.errors import ConfigError
+
+KMEANS_ITERATIONS = 25
+
+
+@jax.jit
+def _lloyd_step(x_NxD: jax.Array, centroids_KxD: jax.Array) -> tuple[jax.Array, jax.Array]:
+  """One Lloyd iteration: (new centroids_KxD, assignment_N). An empty cluster keeps its centroid."""
+  dist_NxK = (jnp.sum(centroids_KxD ** 2, axis=1)[None, :] - 2.0 * x_NxD @ centroids_KxD.T)
+  assign_N = jnp.argmin(dist_NxK, axis=1)
+  onehot_NxK = jax.nn.one_hot(assign_N, centroids_KxD.shape[0], dtype=x_NxD.dtype)
+  count_K = jnp.sum(onehot_NxK, axis=0)
+  mean_KxD = (onehot_NxK.T @ x_NxD) / jnp.maximum(count_K, 1.0)[:, None]
+  return jnp.where(count_K[:, None] > 0, mean_KxD, centroids_KxD), assign_N
+
+
+def kmeans(x_NxD: jax.Array, num_clusters: int, key: jax.Array,
+           iterations: int = KMEANS_ITERATIONS) -> jax.Array:
+  """assignment_N in [0, num_clusters): Lloyd's k-means from `num_clusters` distinct random points."""
+  x_NxD = jnp.asarray(x_NxD, jnp.float32)
+  centroids_KxD = x_NxD[jax.random.choice(key, x_NxD.shape[0], (num_clusters,), replace=False)]
+  assign_N = None
+  for _ in range(iterations):
+    centroids_KxD, assign_N = _lloyd_step(x_NxD, centroids_KxD)
+  return assign_N
+
+
+def cluster_labels(images_NxHxWxC: np.ndarray, num_clusters: int,
+                   seed: int) -> tuple[np.ndarray, tuple[float, ...]]:
+  """(labels_N int32, prior_K): k-means clusters of the images' pixels and their relative sizes.
+
+  A pure function of (images, num_clusters, seed), so a resumed run gets the same clusters.
+  """
+  if not 2 <= num_clusters <= len(images_NxHxWxC):
+    raise ConfigError(f"config.model.clusters: got {num_clusters}, expected an integer in "
+                      f"[2, {len(images_NxHxWxC)}] (the number of training images)")
+  x_NxD = images_NxHxWxC.reshape(len(images_NxHxWxC), -1).astype(np.float32) / 255.0
+  key = rng.stream_key(jax.random.PRNGKey(seed), rng.CLUSTERS)
+  labels_N = np.asarray(kmeans(x_NxD, num_clusters, key), np.int32)
+  prior_K = np.bincount(labels_N, minlength=num_clusters) / len(labels_N)
+  return labels_N, tuple(float(p) for p in prior_K)
