@@ -18,6 +18,10 @@ log = logging.getLogger(__name__)
 LOCK_FILE = ".jaxgan.lock"
 # A lock held from another host counts as stale once its holder has not renewed it for this long.
 LEASE_SECONDS = 600.0
+# The process's umask, read once at import: os.umask can only be read by setting it, which would race
+# with threads that create files.
+_UMASK = os.umask(0o022)
+os.umask(_UMASK)
 
 
 def prepare(workdir: str) -> str:
@@ -41,11 +45,13 @@ def prepare(workdir: str) -> str:
 
 @contextlib.contextmanager
 def atomic_open(path: str, mode: str = "w"):
-  """`open(path, mode)` for writing, whose content replaces `path` only once it is complete."""
+  """`open(path, mode)` for writing, whose content replaces `path` only once it is complete; the
+  file's permissions are those `open` gives a new file (0666 less the umask)."""
   folder = os.path.dirname(os.path.abspath(path))
   fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{os.path.basename(path)}.", suffix=".tmp")
   try:
     with os.fdopen(fd, mode) as f:
+      os.fchmod(f.fileno(), 0o666 & ~_UMASK)  # mkstemp makes it 0600.
       yield f
       f.flush()
       os.fsync(f.fileno())

@@ -90,6 +90,18 @@ def test_atomic_open_keeps_the_old_file_when_the_write_fails(tmp_path):
   assert os.listdir(tmp_path) == ["eval.json"]  # No temporary file left behind.
 
 
+@pytest.mark.parametrize("umask", [0o022, 0o027])
+def test_atomic_open_honours_the_umask_as_open_does(tmp_path, umask):
+  """Files of a run (config.json, metrics, grids, eval.json) are as readable as `open` makes them."""
+  code = ("import os, sys; os.umask(int(sys.argv[1], 8)); from jaxgan import workdir\n"
+          "workdir.write_json(sys.argv[2] + '/atomic.json', {})\n"
+          "open(sys.argv[2] + '/plain.json', 'w').close()")
+  subprocess.run([sys.executable, "-c", code, oct(umask)[2:], str(tmp_path)], cwd=REPO_ROOT,
+                 check=True)
+  mode = lambda name: os.stat(tmp_path / name).st_mode & 0o777
+  assert mode("atomic.json") == mode("plain.json") == 0o666 & ~umask
+
+
 def test_a_torn_last_metrics_line_is_dropped_and_a_damaged_one_is_an_error(tmp_path, caplog):
   path = tmp_path / "metrics.jsonl"
   path.write_text('{"step": 10, "g_loss": 1.0}\n{"step": 20, "g_loss": 0.5}\n{"step": 30, "g_l')
