@@ -2,6 +2,9 @@
 
   python -m experiments.generate --workdir=DIR --num=N --output=FILE [--seed=S] [--step=K | --best]
       [--label=K] [--interpolate]
+  python -m experiments.generate --pretrained=mnist_cgan --label=7 --output=sevens.png
+
+--pretrained=NAME samples a generator shipped with the package (jaxgan.pretrained) instead of a run.
 
 FILE ending in .npy gets an N x H x W uint8 array (N x H x W x C for colour), .png a grid. The same
 seed and checkpoint give the same bytes. A class-conditional run draws only class K with --label=K
@@ -20,10 +23,12 @@ import numpy as np
 from absl import flags
 
 from experiments import cli
-from jaxgan import checkpoint, sampling, visualize
+from jaxgan import checkpoint, pretrained, sampling, visualize
 from jaxgan.errors import ConfigError
 
 _WORKDIR = flags.DEFINE_string("workdir", None, "The training run's directory.")
+_PRETRAINED = flags.DEFINE_enum("pretrained", None, list(pretrained.NAMES),
+                                "A generator shipped with the package, instead of --workdir.")
 _NUM = flags.DEFINE_integer("num", 64, "Number of images (frames with --interpolate).")
 _OUTPUT = flags.DEFINE_string("output", None,
                               "Output file, .npy or .png; .gif or .png with --interpolate.")
@@ -38,8 +43,9 @@ _INTERPOLATE = flags.DEFINE_boolean(
 
 
 def main():
-  if not _WORKDIR.value:
-    raise ConfigError("--workdir is required: the directory of a training run")
+  if bool(_WORKDIR.value) == bool(_PRETRAINED.value):
+    raise ConfigError("give either --workdir (the directory of a training run) or --pretrained="
+                      + "|".join(pretrained.NAMES))
   suffixes = (".gif", ".png") if _INTERPOLATE.value else (".npy", ".png")
   if not _OUTPUT.value or os.path.splitext(_OUTPUT.value)[1] not in suffixes:
     raise ConfigError(f"--output: got {_OUTPUT.value!r}, expected a file name ending in "
@@ -48,8 +54,13 @@ def main():
     raise ConfigError(f"--num: got {_NUM.value}, expected an integer >= 1")
   if _BEST.value and _STEP.value is not None:
     raise ConfigError("--best and --step exclude each other")
-  config, state, spec = checkpoint.restore_run(_WORKDIR.value, _STEP.value, best=_BEST.value)
-  config.sampling = _SAMPLING.value or config.sampling
+  if _PRETRAINED.value:
+    if _STEP.value is not None or _BEST.value or _SAMPLING.value:
+      raise ConfigError("--step, --best and --sampling apply to --workdir runs, not --pretrained")
+    config, state, spec = pretrained.load(_PRETRAINED.value)
+  else:
+    config, state, spec = checkpoint.restore_run(_WORKDIR.value, _STEP.value, best=_BEST.value)
+    config.sampling = _SAMPLING.value or config.sampling
   key = jax.random.PRNGKey(_SEED.value)
   try:
     _write(config, spec, state, key)
