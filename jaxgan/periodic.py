@@ -12,7 +12,6 @@ import contextlib
 import logging
 import os
 import signal
-import threading
 import time
 
 import jax
@@ -21,7 +20,8 @@ import tqdm
 
 from jaxgan import checkpoint as checkpoint_lib
 from jaxgan import workdir as workdir_lib
-from jaxgan import health, parallel, rng, run_eval, sampling, visualize
+from jaxgan import health, parallel, rng, run_eval, sampling, stop_signals, test_faults, visualize
+from jaxgan.errors import Interrupted
 from jaxgan.metrics_log import MetricsLog
 from jaxgan.state import GANState
 
@@ -151,44 +151,44 @@ class SaveGrids:
 
 
 class SaveCheckpoints:
-  """A checkpoint every `checkpoint_every_steps` steps and at the end; on SIGTERM (single process,
-  caught here) or an agreed preemption (multi-process, JAX's preemption service), one of the
-  current step, after which `stop_requested` is True. It renews the workdir lock's lease every
-  minute."""
+  """A checkpoint every `checkpoint_every_steps` steps and at the end; on SIGTERM or Ctrl-C (single
+  process, `stop_signals`) or an agreed preemption (multi-process, JAX's preemption service), one of
+  the current step, after which `stop_requested` is True (Ctrl-C raises `Interrupted` instead). It
+  renews the workdir lock's lease every minute."""
 
   def __init__(self, config, ckpts: checkpoint_lib.Checkpoints, start_step: int, total_steps: int,
                run_info: dict, lock: workdir_lib.RunLock):
     self.ckpts, self.run_info, self.lock = ckpts, run_info, lock
     self._renewed = time.monotonic()
     self.due = Every(config.checkpoint_every_steps, start_step, total_steps)
-    self.stop_requested, self._sigterm, self._previous_handler = False, False, None
-    if jax.process_count() == 1 and threading.current_thread() is threading.main_thread():
-      self._previous_handler = signal.signal(signal.SIGTERM, self._on_sigterm)
-
-  def _on_sigterm(self, signum, frame):  # pylint: disable=unused-argument
-    self._sigterm = True
+    self.stop_requested = False
+    self.signals = stop_signals.StopSignals(ckpts.directory, lock)
 
   def __call__(self, step: int, state: GANState, metrics) -> None:
+    test_faults.maybe_stop("step", step)
     if self.due(step):
       self.ckpts.save(state, step, self.run_info)
+      test_faults.maybe_stop("save", step)
     if time.monotonic() - self._renewed > 60:
       self.lock.renew()
       self._renewed = time.monotonic()
-    if self._sigterm or self.ckpts.reached_preemption(step):
+    if self.signals.received is not None or self.ckpts.reached_preemption(step):
       if self.ckpts.latest_step() != step:
         self.ckpts.save(state, step, self.run_info)
+      test_faults.maybe_stop("stop_save")
       self.ckpts.wait()
-      log.info("stopped by SIGTERM at step %d: checkpoint saved in %s; rerun the same command to "
-               "resume", step, self.ckpts.directory)
+      if self.signals.received == signal.SIGINT:
+        raise Interrupted(self.signals.stop_message(step))
+      log.info("%s", self.signals.stop_message(step))
       self.stop_requested = True
 
   def finish(self, state: GANState) -> None:
     del state
+    self.signals.restore(signal.SIGINT)  # Ctrl-C during the final evaluation: KeyboardInterrupt.
     self.ckpts.wait()
 
   def close(self) -> None:
-    if self._previous_handler is not None:
-      signal.signal(signal.SIGTERM, self._previous_handler)
+    self.signals.restore()
     self.ckpts.close()
 
 
@@ -201,6 +201,7 @@ class Evaluate:
     self.evaluation = evaluation
     self.total_steps, self.run_info, self.report = total_steps, run_info, report
     self.due = Every(evaluation.every, start_step, total_steps) if evaluation.best else None
+    self.started = time.perf_counter()
 
   def __call__(self, step: int, state: GANState, metrics) -> None:
     if self.due is None or not self.due(step):
@@ -208,9 +209,12 @@ class Evaluate:
     start = time.perf_counter()
     with self.report.paused():
       metrics, is_best = self.evaluation.periodic(state, step, self.run_info)
+    # eval/minutes: the wall-clock minutes of this process's training so far, evaluations included
+    # (the time-to-quality curve).
     self.report.write(
         dict(step=step, **{f"eval/{k}": v for k, v in metrics.items()},
-             **{"eval/seconds": time.perf_counter() - start}),
+             **{"eval/seconds": time.perf_counter() - start,
+                "eval/minutes": (time.perf_counter() - self.started) / 60.0}),
         f"eval at step {step}, {run_eval.summary(metrics)}" + (" (best so far)" if is_best else ""))
 
   def finish(self, state: GANState) -> None:
