@@ -16,10 +16,6 @@ from experiments.configs import dcgan
 
 def get_config():
   config = dcgan.get_config()
+  config.model.clusters = 0
   config.model.conditional = True
-  config.model.d_spectral_norm = True
-  config.optimizer.g_lr = 2e-4
-  config.optimizer.d_lr = 4e-4
-  config.optimizer.b1 = 0.5
-  config.optimizer.b2 = 0.999
   return config
