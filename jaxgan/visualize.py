@@ -88,3 +88,22 @@ def plot_losses(records: Sequence[dict], path: str) -> None:
   with workdir_lib.atomic_open(path, "wb") as f:
     fig.savefig(f, dpi=100, format="png")
   plt.close(fig)
+
+
+def plot_time_to_quality(curves: dict[str, Sequence[tuple[float, float]]], path: str) -> None:
+  """FCD (x real, log scale) against wall-clock minutes, one line of (minutes, ratio) points a run."""
+  import matplotlib  # pylint: disable=g-import-not-at-top
+  matplotlib.use("Agg")
+  import matplotlib.pyplot as plt  # pylint: disable=g-import-not-at-top
+
+  fig, ax = plt.subplots(figsize=(7, 4.5))
+  for name, points in curves.items():
+    ax.plot(*zip(*points), marker="o", label=name)
+  ax.set(xlabel="wall-clock minutes (training and evaluation)", ylabel="FCD / real FCD",
+         yscale="log", title="Time to quality (N = 2000 evaluations during training)")
+  ax.legend()
+  ax.grid(alpha=0.3, which="both")
+  fig.tight_layout()
+  with workdir_lib.atomic_open(path, "wb") as f:
+    fig.savefig(f, dpi=100, format="png")
+  plt.close(fig)
