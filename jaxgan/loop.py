@@ -10,7 +10,8 @@ import numpy as np
 from tqdm.contrib.logging import logging_redirect_tqdm
 
 from jaxgan import checkpoint as checkpoint_lib
-from jaxgan import clusters, config_validation, gan, parallel, periodic, rng, run_eval, sampling
+from jaxgan import (clusters, config_validation, gan, parallel, periodic, resume, rng, run_eval,
+                    sampling)
 from jaxgan import data as data_lib
 from jaxgan import workdir as workdir_lib
 from jaxgan.errors import ConfigError
@@ -83,12 +84,21 @@ def _restore_or_init(config, workdir: str, images_NxHxWxC: np.ndarray, num_class
                                      keep=config.keep_checkpoints)
   if ckpts.all_steps():
     state = ckpts.restore(state, set_aside_broken=True)
-    if parallel.is_main_process():
-      log.info("resuming from step %d of %s", int(jax.device_get(state.step)), ckpts.directory)
   if parallel.is_main_process():
     with workdir_lib.atomic_open(os.path.join(workdir, checkpoint_lib.CONFIG_FILE)) as f:
       f.write(config.to_json_best_effort(indent=2, sort_keys=True) + "\n")
   return state, spec, ckpts, run_info
+
+
+def _report_start(config, workdir: str, ckpts, start_step: int, total_steps: int) -> bool:
+  """Logs a resume (process 0); whether the run has already finished (`resume.finished`)."""
+  done = resume.finished(config, workdir, start_step, total_steps)
+  if parallel.is_main_process() and done:
+    log.info("%s already finished at step %d (of %d); raise config.num_steps or num_epochs to "
+             "train further", workdir, start_step, total_steps)
+  elif parallel.is_main_process() and start_step:
+    log.info("resuming from step %d of %s", start_step, ckpts.directory)
+  return done
 
 
 def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> GANState:
@@ -107,12 +117,17 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> GANSt
     JaxganError: config.max_nonfinite_steps non-finite steps in a row (their updates skipped).
   """
   config_validation.validate(config)
+  created = not os.path.exists(workdir)
   workdir = workdir_lib.prepare(workdir)
   lock = _lock(workdir)
   try:
+    resume.check(config, workdir)
     return _train(config, workdir, lock)
   finally:
     lock.release()
+    if created:  # A run that failed before writing anything leaves no empty workdir behind.
+      with contextlib.suppress(OSError):
+        os.rmdir(workdir)
 
 
 def _lock(workdir: str) -> workdir_lib.RunLock:
@@ -130,24 +145,32 @@ def _lock(workdir: str) -> workdir_lib.RunLock:
   return lock
 
 
-def _train(config, workdir: str, lock: workdir_lib.RunLock) -> GANState:
-  """train_and_evaluate in a prepared, locked workdir."""
-  images_N, labels_N = data_lib.load_split(config.data, "train")
-  steps_per_epoch = data_lib.steps_per_epoch(len(images_N), config.batch_size)
+def _schedule(config, num_examples: int) -> tuple[int, int, int]:
+  """(steps_per_epoch, total_steps, steps per call) of `config` on `num_examples` examples."""
+  steps_per_epoch = data_lib.steps_per_epoch(num_examples, config.batch_size)
   if steps_per_epoch == 0:
-    raise ConfigError(f"config.batch_size: got {config.batch_size}, more than the {len(images_N)} "
+    raise ConfigError(f"config.batch_size: got {config.batch_size}, more than the {num_examples} "
                       "training examples")
   total_steps = config.num_steps or config.num_epochs * steps_per_epoch
   k = config.steps_per_call or gan.default_steps_per_call(steps_per_epoch)
   if k > steps_per_epoch:
     raise ConfigError(f"config.steps_per_call: got {k}, more than the {steps_per_epoch} steps of an "
                       "epoch")
+  return steps_per_epoch, total_steps, k
+
+
+def _train(config, workdir: str, lock: workdir_lib.RunLock) -> GANState:
+  """train_and_evaluate in a prepared, locked workdir."""
+  images_N, labels_N = data_lib.load_split(config.data, "train")
+  steps_per_epoch, total_steps, k = _schedule(config, len(images_N))
   mesh = parallel.make_mesh()
   parallel.check_batch_size(config.batch_size, mesh)
   labels_N, num_classes, label_prior = _training_labels(config, images_N, labels_N)
   state, spec, ckpts, run_info = _restore_or_init(config, workdir, images_N, num_classes, label_prior,
                                                   mesh)
   start_step = int(jax.device_get(state.step))
+  if _report_start(config, workdir, ckpts, start_step, total_steps):
+    return state
   sample_grid = periodic.grid_sampler(config, spec, config.sampling)
   sample = lambda s, key, num: sampling.sample_images(spec, s, key, num, mode=config.sampling,
                                                       seed=config.seed)
