@@ -12,10 +12,6 @@ import numpy as np
 
 from jaxgan.errors import JaxganError
 
-# Metrics whose non-finite value makes gan_update skip a step, in the order a message names them.
-CHECKED_QUANTITIES = ("g_loss", "d_loss", "real_loss", "fake_loss", "g_grad_norm", "d_grad_norm")
-
-
 def d_has_won(d_losses: Sequence[float], floor: float, patience: int) -> bool:
   """True when the last `patience` discriminator losses are all below `floor` (D rejects every fake)."""
   return len(d_losses) >= patience and all(loss < floor for loss in d_losses[-patience:])
@@ -114,8 +110,9 @@ class NonfiniteStreak:
     for i, flag in enumerate(flags):
       self.count = self.count + 1 if flag else 0
       if self.count >= self.limit:
-        at = {name: np.atleast_1d(np.asarray(metrics[name]))[i if len(flags) > 1 else 0]
-              for name in CHECKED_QUANTITIES if name in metrics}
+        # Every quantity the update reports (gan_update's metrics), so a new one is named too.
+        at = {name: np.atleast_1d(np.asarray(value))[i if len(flags) > 1 else 0]
+              for name, value in metrics.items() if name != "nonfinite"}
         bad = [name for name, value in at.items() if not np.isfinite(value)]
         raise JaxganError(
             f"training diverged: {self.count} non-finite steps in a row up to step {first + i} "

@@ -73,6 +73,14 @@ def test_nonfinite_streak_stops_exactly_at_the_limit_naming_step_and_quantities(
     streak.update(13, np.array([1, 1, 0, 0]), stacked)
 
 
+def test_the_streak_names_every_quantity_of_the_update_that_is_not_finite():
+  """The names come from the update's metrics: the R1 term is named though no list mentions it."""
+  streak = health.NonfiniteStreak(count=0, limit=1)
+  metrics = dict(g_loss=1.0, d_loss=1.0, r1=np.nan, nonfinite=1)
+  with pytest.raises(JaxganError, match=r"step 7 .*: r1 not finite"):
+    streak.update(7, np.int32(1), metrics)
+
+
 def test_constant_generator_sets_off_the_diversity_alarm():
   """A real generator whose weights are all zero outputs sigmoid(0) = 0.5 for any noise."""
   config = smoke.get_config()
