@@ -1,7 +1,9 @@
 """Entry-point plumbing: absl flags, and a user error as one line on stderr with its exit code."""
 
+import difflib
 import logging as std_logging
 import os
+import re
 import sys
 from collections.abc import Callable
 
@@ -10,7 +12,7 @@ import ml_collections
 from absl import app, flags, logging
 from ml_collections import config_flags
 
-from jaxgan import parallel
+from jaxgan import config_validation, parallel
 from jaxgan.errors import ConfigError, JaxganError
 
 # What absl and ml_collections raise for a bad flag, a bad config override or a config file that fails.
@@ -33,22 +35,53 @@ def _fail(error: JaxganError) -> None:
   sys.exit(error.exit_code)
 
 
-def define_config_file(name: str, default: str, help_string: str) -> flags.FlagHolder:
-  """config_flags.DEFINE_config_file (locked config); an unknown override field exits 2 with one line.
+# The repository's root: a relative default config file is found from it, wherever a command runs.
+_REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+_CONFIG_FLAGS: list[flags.FlagHolder] = []  # The command's run config flag, for --print_config.
 
-  ml_collections resolves `--NAME.FIELD=...` overrides against the config as the flag is defined, so
-  an unknown field fails here, at import of the entry module.
+
+def _check_overrides(name: str, argv: list[str]) -> None:
+  """ConfigError for an override of a field that no run config has (`--NAME.FIELD`, `--noNAME.FIELD`,
+  before or after `--NAME=FILE`): the flag as written and the closest field name."""
+  for arg in argv[1:]:
+    match = re.match(rf"--?(?:no)?{re.escape(name)}\.([^=]*)", arg)
+    if match and match.group(1) not in config_validation.FIELDS:
+      close = difflib.get_close_matches(match.group(1), config_validation.FIELDS, n=1)
+      hint = f"did you mean --{name}.{close[0]}?" if close else "--print_config lists the fields"
+      raise ConfigError(f"bad flag: {arg.split('=')[0]}: the config has no field "
+                        f"{match.group(1)!r}; {hint}")
+
+
+def define_config_file(name: str, default: str, help_string: str) -> flags.FlagHolder:
+  """config_flags.DEFINE_config_file of a run config (locked), and --print_config.
+
+  A relative `default` is a path in the repository. ml_collections resolves `--NAME.FIELD=...`
+  overrides as the flag is defined, so a bad one fails here, at import of the entry module, with
+  one line and exit 2.
   """
   try:
-    return config_flags.DEFINE_config_file(name, default, help_string, lock_config=True)
-  except (AttributeError, KeyError) as e:
-    field = str(e).strip("\"'")
-    given = [arg.split("=")[0] for arg in sys.argv[1:]
-             if arg.startswith(f"--{name}.") and f".{field}" in arg.split("=")[0]]
-    _fail(ConfigError(f"bad flag: {given[0] if given else '--' + name}: {name} has no field "
-                      f"{field!r}"))
+    _check_overrides(name, sys.argv)
+    flags.DEFINE_bool("print_config", False, f"Print the resolved --{name} (every field, after the "
+                      f"--{name}.FIELD overrides) and exit.")
+    holder = config_flags.DEFINE_config_file(
+        name, os.path.join(_REPO_ROOT, default),
+        f"{help_string} --print_config prints every field.", lock_config=True)
+  except ConfigError as e:
+    _fail(e)
   except _FLAG_ERRORS as e:
     _fail(ConfigError(f"bad flag: --{name}: {_one_line(e)}"))
+  _CONFIG_FLAGS.append(holder)
+  return holder
+
+
+def _print_config() -> bool:
+  """With --print_config, prints the command's validated config; whether it did."""
+  if "print_config" not in flags.FLAGS or not flags.FLAGS.print_config:
+    return False
+  config = config_value(_CONFIG_FLAGS[0])
+  config_validation.validate(config)
+  print(config, end="")
+  return True
 
 
 def config_value(holder: flags.FlagHolder):
@@ -145,6 +178,8 @@ def run(main: Callable[[], None]) -> None:
     try:
       if len(argv) > 1:
         raise ConfigError(f"unexpected arguments: {' '.join(argv[1:])}")
+      if _print_config():
+        return
       if not flags.FLAGS["verbosity"].present:
         logging.set_verbosity(logging.WARNING)  # Library INFO logs (orbax) only with -v 0.
         logging.get_absl_handler().addFilter(lambda r: not _is_known_noise(r))

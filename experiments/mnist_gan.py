@@ -17,6 +17,7 @@ from jaxgan import loop, parallel
 _WORKDIR = flags.DEFINE_string("workdir", "runs/mnist_gan", "Directory for checkpoints, samples and logs.")
 _CONFIG = cli.define_config_file("config", "experiments/configs/mlp_gan.py",
                                  "Training configuration file (overrides: --config.FIELD=VALUE).")
+flags.adopt_module_key_flags(cli)  # --help lists --config and --print_config.
 _COORDINATOR = flags.DEFINE_string("coordinator_address", None,
                                    "Multi-host: HOST:PORT of process 0's coordinator service.")
 _NUM_PROCESSES = flags.DEFINE_integer("num_processes", None, "Multi-host: number of processes.")

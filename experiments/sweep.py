@@ -31,6 +31,7 @@ from jaxgan.errors import ConfigError, JaxganError
 
 _CONFIG = cli.define_config_file("config", "experiments/configs/mlp_gan.py",
                                  "Base training configuration (overrides: --config.FIELD=VALUE).")
+flags.adopt_module_key_flags(cli)  # --help lists --config and --print_config.
 _SWEEP = flags.DEFINE_string("sweep", None, "Axes: 'FIELD=V1,V2 FIELD2=V3,V4'.")
 _WORKDIR = flags.DEFINE_string("workdir", "runs/sweep", "Folder of the variants' workdirs and the table.")
 _PARALLEL = flags.DEFINE_integer("parallel", 1, "Variants trained at the same time.")

@@ -251,7 +251,7 @@ BAD_FLAGS = [
     ("--config.data.range=pm1", "config.data.range: got 'pm1', expected one of 'unit', 'symmetric'"),
     ("--config.dtype=float16", "config.dtype: got 'float16', expected one of 'float32', 'bfloat16'"),
     ("--config.optimizer.b1=1.5", "config.optimizer.b1: got 1.5, expected a number in [0.0, 1.0)"),
-    ("--config.model.nope=1", "bad flag: --config.model.nope: config has no field 'nope'"),
+    ("--config.model.nope=1", "bad flag: --config.model.nope: the config has no field 'model.nope'"),
     ("--config.batch_size=abc", "bad flag: flag --config.batch_size=abc"),
     ("--config=experiments/configs/missing.py", "bad flag: --config=experiments/configs/missing.py"),
 ]

@@ -1,0 +1,63 @@
+"""The commands' flags: mistyped config fields in every form, --help, --print_config, the default
+config from any folder."""
+
+import subprocess
+import sys
+
+import pytest
+
+from tests.conftest import REPO_ROOT
+
+SMOKE = "--config=experiments/configs/smoke.py"
+# (flags, the flag as written, the closest field): one of each form absl and ml_collections accept.
+TYPOS = [
+    (["--config.num_step=100"], "--config.num_step", "num_steps"),  # The default config.
+    (["--config.model.nope=1"], "--config.model.nope", "model.name"),
+    ([SMOKE, "--config.num_step=100"], "--config.num_step", "num_steps"),
+    (["--config", "experiments/configs/smoke.py", "--config.model.latnt_dim", "8"],
+     "--config.model.latnt_dim", "model.latent_dim"),
+    (["--config.optimizer.g_lrr=0.1", SMOKE], "--config.optimizer.g_lrr", "optimizer.g_lr"),
+    (["--noconfig.model.conditionl"], "--noconfig.model.conditionl", "model.conditional"),
+    ([SMOKE, "--config.zzz=1"], "--config.zzz", None),  # No close field.
+]
+
+
+def _command(module, *args, cwd=REPO_ROOT):
+  return subprocess.Popen([sys.executable, "-m", module, *args], cwd=cwd, stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, text=True)
+
+
+@pytest.fixture(scope="module")
+def typo_results(tmp_path_factory):
+  """[(exit code, stderr, workdir exists)] of `experiments.mnist_gan` with each of TYPOS, run at once."""
+  root = tmp_path_factory.mktemp("typos")
+  runs = [(_command("experiments.mnist_gan", *args, f"--workdir={root / str(i)}"), root / str(i))
+          for i, (args, _, _) in enumerate(TYPOS)]
+  return [(p.wait(), p.stderr.read(), workdir.exists()) for p, workdir in runs]
+
+
+@pytest.mark.parametrize("i", range(len(TYPOS)), ids=[" ".join(t[0]) for t in TYPOS])
+def test_a_mistyped_field_is_one_line_naming_it_and_the_closest_field(typo_results, i):
+  _, written, closest = TYPOS[i]
+  code, stderr, workdir_created = typo_results[i]
+  assert code == 2 and not workdir_created, stderr
+  field = written.split(".", 1)[1]
+  hint = f"did you mean --config.{closest}?" if closest else "--print_config lists the fields"
+  assert stderr.splitlines() == [
+      f"error: bad flag: {written}: the config has no field {field!r}; {hint}"]
+
+
+def test_help_names_the_config_flag_and_print_config():
+  help_text = subprocess.run([sys.executable, "-m", "experiments.mnist_gan", "--help"], cwd=REPO_ROOT,
+                             capture_output=True, text=True).stdout  # absl's --help exits 1.
+  assert "  --config: " in help_text and "--print_config prints every field" in help_text
+  assert "  --[no]print_config: " in help_text
+
+
+@pytest.mark.parametrize("module", ["experiments.mnist_gan", "experiments.sweep"])
+def test_print_config_resolves_the_default_config_from_any_folder(module, tmp_path):
+  result = _command(module, "--print_config", "--config.num_steps=7", cwd=tmp_path)
+  assert result.wait() == 0, result.stderr.read()
+  printed = result.stdout.read()
+  assert "\nnum_steps: 7\n" in printed and "latent_dim: 96" in printed  # The seed, overridden.
+  assert not list(tmp_path.iterdir())
