@@ -34,6 +34,9 @@ def main():
     raise ConfigError(f"--kid_subsets: got {_KID_SUBSETS.value}, expected an integer >= 1")
   config, state, spec = checkpoint.restore_run(_WORKDIR.value, _STEP.value, best=_BEST.value)
   config.sampling = _SAMPLING.value or config.sampling
+  if config.data.source == "folder":
+    raise ConfigError(f"the run trained on the images in {config.data.folder}; no evaluator exists "
+                      f"for them (the evaluator only measures {', '.join(run_eval.EVAL_DATASETS)})")
   if config.data.dataset not in run_eval.EVAL_DATASETS:
     raise ConfigError(f"the run trained on {config.data.dataset!r}; the evaluator only measures "
                       f"{', '.join(run_eval.EVAL_DATASETS)}")
@@ -41,8 +44,7 @@ def main():
   reference = evaluation.load_reference(evaluator, config.data)
   run_eval.check_num(_NUM.value, reference, "--num")
   key = run_eval.eval_key(config.seed if _SEED.value is None else _SEED.value)
-  sample = lambda s, k, n: sampling.sample_images(spec, s, k, n, mode=config.sampling,
-                                                  seed=config.seed)
+  sample = sampling.Sampler(spec, config.sampling, config.seed)
   metrics = run_eval.evaluate_state(sample, state, key, _NUM.value, evaluator, reference,
                                     kid_subsets=_KID_SUBSETS.value,
                                     num_classes=spec.num_classes if spec.class_conditional else 0)

@@ -26,8 +26,7 @@ def main():
   config, state, spec = checkpoint.restore_run(_WORKDIR.value, best=_BEST.value)
   evaluator = evaluation.load_evaluator()
   reference = evaluation.load_reference(evaluator, config.data)
-  sample = lambda s, k, n: sampling.sample_images(spec, s, k, n, mode=config.sampling,
-                                                  seed=config.seed)
+  sample = sampling.Sampler(spec, config.sampling, config.seed)
   metrics = run_eval.evaluate_state(sample, state, run_eval.eval_key(0), _NUM, evaluator, reference,
                                     kid_subsets=10)  # The same images as the exported generator's.
   pretrained.export(_WORKDIR.value, _NAME.value, command=_COMMAND.value, best=_BEST.value,

@@ -171,9 +171,7 @@ def _train(config, workdir: str, lock: workdir_lib.RunLock) -> GANState:
   start_step = int(jax.device_get(state.step))
   if _report_start(config, workdir, ckpts, start_step, total_steps):
     return state
-  sample_grid = periodic.grid_sampler(config, spec, config.sampling)
-  sample = lambda s, key, num: sampling.sample_images(spec, s, key, num, mode=config.sampling,
-                                                      seed=config.seed)
+  sample = sampling.Sampler(spec, config.sampling, config.seed)
   with contextlib.ExitStack() as stack:
     stack.enter_context(logging_redirect_tqdm(loggers=[logging.getLogger("jaxgan")]))
 
@@ -187,10 +185,10 @@ def _train(config, workdir: str, lock: workdir_lib.RunLock) -> GANState:
         config, workdir, sample, spec.num_classes if spec.class_conditional else 0)
     stack.callback(evaluation.close)
     report = add(periodic.ReportProgress(config, workdir, start_step, total_steps, steps_per_epoch,
-                                         periodic.grid_sampler(config, spec, "running")))
+                                         sampling.Sampler(spec, "running", config.seed).grid))
     actions = [
         add(periodic.CheckFinite(config, state)), report,
-        add(periodic.SaveGrids(workdir, start_step, total_steps, steps_per_epoch, sample_grid, state)),
+        add(periodic.SaveGrids(workdir, start_step, total_steps, steps_per_epoch, sample.grid, state)),
         checkpoints,
         periodic.Evaluate(evaluation, start_step, total_steps, run_info, report),
         add(periodic.Profile(config, workdir, start_step, total_steps))]

@@ -20,7 +20,7 @@ import tqdm
 
 from jaxgan import checkpoint as checkpoint_lib
 from jaxgan import workdir as workdir_lib
-from jaxgan import health, parallel, rng, run_eval, sampling, stop_signals, test_faults, visualize
+from jaxgan import health, parallel, run_eval, stop_signals, test_faults, visualize
 from jaxgan.errors import Interrupted
 from jaxgan.metrics_log import MetricsLog
 from jaxgan.state import GANState
@@ -289,9 +289,3 @@ class Profile:
     self._stop()
 
 
-def grid_sampler(config, spec, mode: str):
-  """`sample_grid(state)`: the GRID_SIZE uint8 samples of the run's fixed grid noise (SAMPLE stream)
-  in sampling `mode`."""
-  key = rng.stream_key(config.seed, rng.SAMPLE)
-  return lambda state: sampling.sample_images(spec, state, key, sampling.GRID_SIZE, mode=mode,
-                                              seed=config.seed)

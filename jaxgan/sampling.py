@@ -9,6 +9,7 @@ A BatchNorm generator can be sampled three ways (config.sampling):
 A generator without BatchNorm gives the same images in all three.
 """
 
+import dataclasses
 import functools
 
 import jax
@@ -102,6 +103,23 @@ def sample_images(spec: GANSpec, state: GANState, key: jax.Array, num: int, *, m
                   seed: int = 0, chunk: int = CHUNK) -> np.ndarray:
   """`num` uint8 images_NxHxWxC of `fixed_inputs(spec, key, num)`; a pure function of its arguments."""
   return generate(spec, state, *fixed_inputs(spec, key, num), mode=mode, seed=seed, chunk=chunk)
+
+
+@dataclasses.dataclass(frozen=True)
+class Sampler:
+  """How a run draws its samples: its GAN, the BatchNorm `mode` and the `seed` of its standing
+  statistics and grid noise. Grids, evaluation, `generate` and `evaluate` all sample through one."""
+  spec: GANSpec
+  mode: str
+  seed: int = 0
+
+  def __call__(self, state: GANState, key: jax.Array, num: int) -> np.ndarray:
+    """`num` uint8 images_NxHxWxC of `fixed_inputs(spec, key, num)`."""
+    return sample_images(self.spec, state, key, num, mode=self.mode, seed=self.seed)
+
+  def grid(self, state: GANState) -> np.ndarray:
+    """The GRID_SIZE samples of the run's fixed grid noise (the SAMPLE stream of `seed`)."""
+    return self(state, rng.stream_key(self.seed, rng.SAMPLE), GRID_SIZE)
 
 
 def slerp(z0_Z: jax.Array, z1_Z: jax.Array, t_T: jax.Array) -> jax.Array:
