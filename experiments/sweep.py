@@ -5,16 +5,23 @@
       [--config.FIELD=VALUE ...] [--parallel=1]
 
 Each space-separated axis is FIELD=V1,V2,...; the variants are all their combinations, on top of the
-config and its --config.* overrides. Each variant trains in its own process, as
-`python -m experiments.mnist_gan`, in WORKDIR/<variant>, so a rerun resumes unfinished variants
-and skips finished ones. The table (WORKDIR/sweep.csv and sweep.md) has, per variant, the final
-evaluation (config.eval_final_num samples against the real baseline at the same N) and the wall
-time of its training command. --parallel runs that many at once: on a machine with few cores,
-parallel variants slow each other down and their minutes are not comparable with a lone run's.
+config and its --config.* overrides (in any form absl accepts: --config FILE, --config.FIELD VALUE).
+Each variant trains in its own process, as `python -m experiments.mnist_gan`, in WORKDIR/<variant>,
+logging to WORKDIR/<variant>/train.log; a line on stderr says when each starts and how it ended. A
+rerun resumes unfinished variants and reuses the row of a finished one (WORKDIR/<variant>/
+sweep_row.json) only when it was trained with the same resolved config: a changed schedule
+(num_steps, ...) trains it further, any other change is refused in one line naming the fields
+(`jaxgan.resume`), before any training. The table (WORKDIR/sweep.csv and sweep.md) has, per
+variant, the final evaluation (config.eval_final_num samples against the real baseline at the same
+N) and the wall time of its last training command. --parallel runs that many at once: on a machine
+with few cores, parallel variants slow each other down and their minutes are not comparable with a
+lone run's.
 """
 
 import csv
+import dataclasses
 import itertools
+import logging
 import json
 import os
 import re
@@ -23,10 +30,12 @@ import sys
 import time
 from concurrent import futures
 
+import ml_collections
 from absl import flags
+from ml_collections import config_flags
 
 from experiments import cli
-from jaxgan import config_validation, run_eval
+from jaxgan import checkpoint, config_validation, resume, run_eval
 from jaxgan.errors import ConfigError, JaxganError
 
 _CONFIG = cli.define_config_file("config", "experiments/configs/mlp_gan.py",
@@ -36,6 +45,8 @@ _SWEEP = flags.DEFINE_string("sweep", None, "Axes: 'FIELD=V1,V2 FIELD2=V3,V4'.")
 _WORKDIR = flags.DEFINE_string("workdir", "runs/sweep", "Folder of the variants' workdirs and the table.")
 _PARALLEL = flags.DEFINE_integer("parallel", 1, "Variants trained at the same time.")
 
+log = logging.getLogger("jaxgan.sweep")
+ROW_FILE = "sweep_row.json"  # In a variant's workdir: its row, and the resolved config it came from.
 COLUMNS = ("variant", "minutes", "fcd", "fcd_ratio", "kid", "mnist_score", "class_kl", "precision",
            "recall")
 
@@ -70,8 +81,15 @@ def parse_axes(sweep: str, config) -> list[tuple[str, list]]:
   return axes
 
 
-def variants(config, axes) -> list[tuple[str, list[str]]]:
-  """[(name, --config.FIELD=VALUE flags)], each variant's config validated before any training."""
+@dataclasses.dataclass(frozen=True)
+class Variant:
+  name: str
+  flags: list[str]  # --config.FIELD=VALUE of its values on the axes.
+  config: ml_collections.ConfigDict  # The base config with those values, validated.
+
+
+def variants(config, axes) -> list[Variant]:
+  """The variants of the grid, each one's config validated before any training."""
   out = []
   for values in itertools.product(*(v for _, v in axes)):
     variant = config.copy_and_resolve_references()
@@ -81,7 +99,8 @@ def variants(config, axes) -> list[tuple[str, list[str]]]:
         (variant[section] if section else variant)[name] = value
     config_validation.validate(variant)
     name = ",".join(f"{field.rpartition('.')[2]}={_text(v)}" for (field, _), v in zip(axes, values))
-    out.append((name, [f"--config.{field}={_text(v)}" for (field, _), v in zip(axes, values)]))
+    out.append(Variant(name, [f"--config.{field}={_text(v)}" for (field, _), v in zip(axes, values)],
+                       variant))
   return out
 
 
@@ -89,27 +108,77 @@ def _text(value) -> str:
   return str(tuple(value)) if isinstance(value, tuple) else str(value)
 
 
-def _train(name: str, variant_flags: list[str], base_args: list[str], workdir: str) -> dict:
-  """Trains one variant (or resumes it); its row of the table."""
-  folder = os.path.join(workdir, re.sub(r"[^\w.=,+-]", "", name))
-  eval_path = os.path.join(folder, run_eval.EVAL_FILE)
-  row_path = os.path.join(folder, "sweep_row.json")
-  if os.path.exists(row_path) and os.path.exists(eval_path):
-    with open(row_path) as f:
-      return json.load(f)
+def _base_args(holder: flags.FlagHolder) -> list[str]:
+  """The flags that give a variant's process the base config: the config file and its overrides."""
+  flag = flags.FLAGS[holder.name]
+  return [f"--{holder.name}={os.path.abspath(config_flags.get_config_filename(flag))}",
+          *(f"--{holder.name}.{field}={_text(value)}"
+            for field, value in config_flags.get_override_values(flag).items())]
+
+
+def _folder(workdir: str, variant: Variant) -> str:
+  return os.path.join(workdir, re.sub(r"[^\w.=,+-]", "", variant.name))
+
+
+def _key(config) -> dict:
+  """What a row is keyed by: the resolved config, but where the data are read from."""
+  return json.loads(json.dumps(resume.compared(config)))
+
+
+def check_reruns(grid: list[Variant], workdir: str) -> None:
+  """ConfigError when a variant's workdir holds a run that the sweep's config for it cannot resume,
+  naming the fields: only schedule fields may change (`jaxgan.resume`)."""
+  for variant in grid:
+    folder = _folder(workdir, variant)
+    step, changes = resume.compare(variant.config, folder)
+    training, _ = resume.split(changes)
+    if training:
+      raise ConfigError(f"--workdir={folder} holds variant {variant.name} trained to step {step} "
+                        f"with other values: {resume.describe(training)}; use another --workdir")
+
+
+def _saved_row(folder: str, variant: Variant) -> dict | None:
+  """The variant's row from an earlier sweep, if it was trained with the same resolved config."""
+  try:
+    with open(os.path.join(folder, ROW_FILE)) as f:
+      saved = json.load(f)
+  except (OSError, ValueError):
+    return None
+  if (saved.get("config") != _key(variant.config) or
+      not os.path.exists(os.path.join(folder, run_eval.EVAL_FILE))):
+    return None
+  return saved["row"]
+
+
+def _train(variant: Variant, base_args: list[str], workdir: str, progress) -> dict:
+  """Trains one variant (or resumes it, or reuses its row); its row of the table."""
+  folder = _folder(workdir, variant)
+  row = _saved_row(folder, variant)
+  if row is not None:
+    progress("finished earlier with this config; its row is reused")
+    return row
   os.makedirs(folder, exist_ok=True)
+  log_path = os.path.join(folder, "train.log")
+  progress(f"training, log in {log_path}")
   start = time.perf_counter()
-  with open(os.path.join(folder, "train.log"), "w") as log:
+  with open(log_path, "w") as train_log:
     code = subprocess.call([sys.executable, "-m", "experiments.mnist_gan", *base_args,
-                            *variant_flags, f"--workdir={folder}"], stdout=log, stderr=log)
+                            *variant.flags, f"--workdir={folder}"], stdout=train_log,
+                           stderr=train_log)
   minutes = (time.perf_counter() - start) / 60
-  if code != 0 or not os.path.exists(eval_path):
-    return dict(variant=name, minutes=minutes, error=f"exit {code}, see {folder}/train.log")
+  eval_path = os.path.join(folder, run_eval.EVAL_FILE)
+  failure = f"exit {code}" if code != 0 or not os.path.exists(eval_path) else None
+  if not failure and _key(checkpoint.load_config(folder)) != _key(variant.config):
+    failure = "trained another config"  # The config was not passed on whole: never a row for it.
+  if failure:
+    progress(f"failed ({failure}) after {minutes:.1f} min, see {log_path}")
+    return dict(variant=variant.name, minutes=minutes, error=f"{failure}, see {log_path}")
   with open(eval_path) as f:
     metrics = json.load(f)
-  row = dict(variant=name, minutes=minutes, **{c: metrics[c] for c in COLUMNS[2:]})
-  with open(row_path, "w") as f:
-    json.dump(row, f)
+  row = dict(variant=variant.name, minutes=minutes, **{c: metrics[c] for c in COLUMNS[2:]})
+  with open(os.path.join(folder, ROW_FILE), "w") as f:
+    json.dump(dict(row=row, config=_key(variant.config)), f)
+  progress(f"done in {minutes:.1f} min, {run_eval.summary(metrics)}")
   return row
 
 
@@ -138,10 +207,16 @@ def main():
     raise ConfigError("config.eval_final_num: a sweep compares final evaluations; set it >= 2")
   grid = variants(config, parse_axes(_SWEEP.value, config))
   workdir = os.path.abspath(_WORKDIR.value)
+  check_reruns(grid, workdir)
   os.makedirs(workdir, exist_ok=True)
-  base_args = [a for a in sys.argv[1:] if a.startswith(("--config=", "--config."))]
+  base_args = _base_args(_CONFIG)
+
+  def train(i: int) -> dict:
+    progress = lambda message: log.info("[%d/%d] %s: %s", i + 1, len(grid), grid[i].name, message)
+    return _train(grid[i], base_args, workdir, progress)
+
   with futures.ThreadPoolExecutor(_PARALLEL.value) as pool:
-    rows = list(pool.map(lambda v: _train(*v, base_args, workdir), grid))
+    rows = list(pool.map(train, range(len(grid))))
   write_table(rows, workdir)
   print(open(os.path.join(workdir, "sweep.md")).read(), end="")
   failed = [row["variant"] for row in rows if "error" in row]

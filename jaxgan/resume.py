@@ -17,6 +17,7 @@ import json
 import logging
 import os
 import time
+from typing import Any
 
 from jaxgan import checkpoint as checkpoint_lib
 from jaxgan import config_validation, parallel, run_eval
@@ -37,8 +38,21 @@ def _is(field: str, names: tuple[str, ...]) -> bool:
   return any(field == name or (name.endswith(".") and field.startswith(name)) for name in names)
 
 
-def _text(changes: dict) -> str:
+def describe(changes: dict[str, tuple]) -> str:
+  """`field old -> new, ...` of {field: (old, new)}."""
   return ", ".join(f"{field} {old!r} -> {new!r}" for field, (old, new) in changes.items())
+
+
+def compared(config) -> dict[str, Any]:
+  """{field: value} of the fields of `config` that a resume compares (all but `MACHINE_FIELDS`)."""
+  return {field: value for field, value in config_validation.flatten(config).items()
+          if not _is(field, MACHINE_FIELDS)}
+
+
+def split(changes: dict[str, tuple]) -> tuple[dict[str, tuple], dict[str, tuple]]:
+  """(training changes, schedule changes) of {field: (old, new)}."""
+  training = {f: c for f, c in changes.items() if not _is(f, SCHEDULE_FIELDS)}
+  return training, {f: c for f, c in changes.items() if f not in training}
 
 
 def _latest_step(workdir: str) -> int | None:
@@ -61,15 +75,14 @@ def compare(config, workdir: str) -> tuple[int | None, dict[str, tuple]]:
   step = _latest_step(workdir)
   if step is None:
     return None, {}
-  saved = config_validation.flatten(checkpoint_lib.load_config(workdir))
-  new = config_validation.flatten(config)
-  changes = {field: (saved.get(field), value) for field, value in new.items()
-             if not _is(field, MACHINE_FIELDS) and saved.get(field) != value}
+  saved = compared(checkpoint_lib.load_config(workdir))
+  changes = {field: (saved.get(field), value) for field, value in compared(config).items()
+             if saved.get(field) != value}
   shape = {field: change for field, change in changes.items() if _is(field, SHAPE_FIELDS) or (
       field == "ema_decay" and (change[0] == 0) != (change[1] == 0))}
   if shape:
     raise ConfigError(f"--workdir={workdir} holds a run of another config (step {step}): "
-                      f"{_text(shape)}; use a new --workdir, or the saved values to resume it")
+                      f"{describe(shape)}; use a new --workdir, or the saved values to resume it")
   return step, changes
 
 
@@ -79,13 +92,12 @@ def check(config, workdir: str) -> None:
   step, changes = compare(config, workdir)
   if not changes or not parallel.is_main_process():
     return
-  training = {f: c for f, c in changes.items() if not _is(f, SCHEDULE_FIELDS)}
-  schedule = {f: c for f, c in changes.items() if f not in training}
+  training, schedule = split(changes)
   if training:
     log.warning("resuming at step %d with changed training fields: %s (recorded in %s)", step,
-                _text(training), CHANGES_FILE)
+                describe(training), CHANGES_FILE)
   if schedule:
-    log.info("resuming at step %d with a new schedule: %s", step, _text(schedule))
+    log.info("resuming at step %d with a new schedule: %s", step, describe(schedule))
   record = dict(time=time.time(), step=step, changes={f: list(c) for f, c in changes.items()})
   with open(os.path.join(workdir, CHANGES_FILE), "a") as f:
     f.write(json.dumps(record) + "\n")
@@ -93,13 +105,14 @@ def check(config, workdir: str) -> None:
 
 def finished(config, workdir: str, step: int, total_steps: int) -> bool:
   """Whether a run restored at `step` has nothing left to do: its steps are trained and, when the
-  config asks for a final evaluation, eval.json holds it."""
+  config asks for a final evaluation, eval.json holds it (at that step, on that many samples)."""
   if step != total_steps:
     return step > total_steps
   if config.eval_final_num == 0 or config.data.dataset not in run_eval.EVAL_DATASETS:
     return True
   try:
     with open(os.path.join(workdir, run_eval.EVAL_FILE)) as f:
-      return json.load(f).get("step") == total_steps
+      record = json.load(f)
+    return record.get("step") == total_steps and record.get("num") == config.eval_final_num
   except (OSError, ValueError):
     return False

@@ -9,6 +9,7 @@ import sys
 import pytest
 
 from tests.conftest import REPO_ROOT
+from tests.test_runner import tiny_idx_dir  # pylint: disable=unused-import
 
 
 def _sweep(workdir, idx_dir, *extra):
@@ -51,3 +52,38 @@ def test_a_bad_sweep_is_one_line_before_any_training(tmp_path, sweep, message):
   lines = result.stderr.strip().splitlines()
   assert len(lines) == 1 and lines[0].startswith("error: ") and message in lines[0], lines
   assert not os.listdir(tmp_path)
+
+
+def test_the_base_config_is_passed_on_in_any_form_and_keys_each_row(tiny_idx_dir, tmp_path):
+  """`--config FILE` and `--config.FIELD VALUE` reach the variants; a rerun reuses a row only for
+  the same resolved config, trains a changed schedule further, and refuses other changes."""
+  def sweep(*extra):
+    return subprocess.run(
+        [sys.executable, "-m", "experiments.sweep", "--config", "experiments/configs/smoke.py",
+         f"--workdir={tmp_path}", "--config.data.source", "idx", "--config.data.idx_dir",
+         tiny_idx_dir, "--config.eval_final_num=100", "--sweep=loss.generator=hinge", *extra],
+        cwd=REPO_ROOT, capture_output=True, text=True, timeout=600)
+
+  variant = tmp_path / "generator=hinge"
+  first = sweep("--config.num_steps", "10")
+  assert first.returncode == 0, first.stderr[-2000:]
+  with open(variant / "config.json") as f:
+    trained = json.load(f)
+  assert (trained["batch_size"], trained["num_steps"], trained["loss"]["generator"]) == (16, 10, "hinge")
+  started, done = first.stderr.splitlines()  # Progress: one line as it starts, one as it ends.
+  assert started == f"[1/1] generator=hinge: training, log in {variant}/train.log"
+  assert done.startswith("[1/1] generator=hinge: done in ") and " FCD " in done
+
+  reused = sweep("--config.num_steps=10")
+  assert reused.returncode == 0 and reused.stderr.splitlines() == [
+      "[1/1] generator=hinge: finished earlier with this config; its row is reused"]
+  refused = sweep("--config.num_steps=10", "--config.optimizer.g_lr=0.001")
+  assert refused.returncode == 2 and refused.stderr.splitlines() == [
+      f"error: --workdir={variant} holds variant generator=hinge trained to step 10 with other "
+      "values: optimizer.g_lr 0.0003 -> 0.001; use another --workdir"]
+  longer = sweep("--config.num_steps=12")
+  assert longer.returncode == 0, longer.stderr[-2000:]
+  with open(variant / "eval.json") as f:
+    assert json.load(f)["step"] == 12
+  with open(tmp_path / "sweep.csv") as f:
+    assert float(next(csv.DictReader(f))["fcd"]) == pytest.approx(json.load(open(variant / "eval.json"))["fcd"])
