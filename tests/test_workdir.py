@@ -112,6 +112,20 @@ def test_a_torn_last_metrics_line_is_dropped_and_a_damaged_one_is_an_error(tmp_p
     metrics_log.read_records(str(path))
 
 
+def test_a_run_whose_data_are_missing_leaves_no_empty_workdir(tmp_path):
+  run_dir = tmp_path / "runs" / "new"
+  result = subprocess.run(_command("experiments.mnist_gan", *_train_args(tmp_path, run_dir)),
+                          cwd=REPO_ROOT, capture_output=True, text=True, timeout=TIMEOUT)
+  assert result.returncode == 1 and len(result.stderr.splitlines()) == 1, result.stderr
+  assert "train-images-idx3-ubyte.gz" in result.stderr
+  assert not run_dir.exists() and (tmp_path / "runs").exists()
+  existing = tmp_path / "existing"
+  existing.mkdir()
+  subprocess.run(_command("experiments.mnist_gan", *_train_args(tmp_path, existing)), cwd=REPO_ROOT,
+                 capture_output=True, timeout=TIMEOUT)
+  assert existing.exists()  # A folder the user made is kept.
+
+
 @pytest.mark.slow
 def test_a_second_run_on_a_busy_workdir_exits_2_and_generate_still_reads_it(tiny_idx_dir,
                                                                            tmp_path):
