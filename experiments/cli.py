@@ -12,8 +12,8 @@ import ml_collections
 from absl import app, flags, logging
 from ml_collections import config_flags
 
-from jaxgan import config_validation, parallel
-from jaxgan.errors import ConfigError, JaxganError
+from jaxgan import config_validation, parallel, test_faults
+from jaxgan.errors import ConfigError, Interrupted, JaxganError
 
 # What absl and ml_collections raise for a bad flag, a bad config override or a config file that fails.
 _FLAG_ERRORS = (flags.Error, ValueError, TypeError, AttributeError, KeyError, OSError, ImportError,
@@ -31,8 +31,18 @@ def _one_line(error: BaseException) -> str:
 
 
 def _fail(error: JaxganError) -> None:
-  print(f"error: {error}", file=sys.stderr)
+  print(f"{'' if isinstance(error, Interrupted) else 'error: '}{error}", file=sys.stderr, flush=True)
+  if error.exit_at_once:
+    os._exit(error.exit_code)  # pylint: disable=protected-access
   sys.exit(error.exit_code)
+
+
+def _stop_on_ctrl_c() -> None:
+  """Ctrl-C where no handler of its own saves anything: one line and exit 130 at once (os._exit:
+  the atexit hooks of orbax's and TensorFlow's threads would hold the exit up and print tracebacks)."""
+  sys.stdout.flush()
+  print("\nstopped by Ctrl-C", file=sys.stderr, flush=True)
+  os._exit(Interrupted.exit_code)  # pylint: disable=protected-access
 
 
 # The repository's root: a relative default config file is found from it, wherever a command runs.
@@ -168,8 +178,9 @@ def _cache_compilations() -> None:
 
 
 def run(main: Callable[[], None]) -> None:
-  """Parses the flags and calls `main()`. A bad flag or a JaxganError ends the program with one line
-  on stderr (`error: ...`) and the error's exit code (2 for config errors), never a traceback."""
+  """Parses the flags and calls `main()`. A bad flag, a JaxganError or a JAX platform that fails to
+  start ends the program with one line on stderr (`error: ...`) and the error's exit code (2 for
+  config errors), never a traceback; Ctrl-C with `stopped by Ctrl-C...` and exit 130."""
 
   def wrapped(argv):
     _log_to_stderr()
@@ -184,8 +195,16 @@ def run(main: Callable[[], None]) -> None:
         logging.set_verbosity(logging.WARNING)  # Library INFO logs (orbax) only with -v 0.
         logging.get_absl_handler().addFilter(lambda r: not _is_known_noise(r))
         _ignore_closed_loop_callbacks()
+      test_faults.maybe_stop("command")
       main()
     except JaxganError as e:
       _fail(e)
+    except KeyboardInterrupt:
+      _stop_on_ctrl_c()
+    except (RuntimeError, AssertionError) as e:  # JAX starts its backends at their first use.
+      error = parallel.backend_error(e)
+      if error is None:
+        raise
+      _fail(error)
 
   app.run(wrapped, flags_parser=_parse_flags)

@@ -36,7 +36,7 @@ from ml_collections import config_flags
 
 from experiments import cli
 from jaxgan import checkpoint, config_validation, resume, run_eval
-from jaxgan.errors import ConfigError, JaxganError
+from jaxgan.errors import ConfigError, Interrupted, JaxganError
 
 _CONFIG = cli.define_config_file("config", "experiments/configs/mlp_gan.py",
                                  "Base training configuration (overrides: --config.FIELD=VALUE).")
@@ -216,7 +216,12 @@ def main():
     return _train(grid[i], base_args, workdir, progress)
 
   with futures.ThreadPoolExecutor(_PARALLEL.value) as pool:
-    rows = list(pool.map(train, range(len(grid))))
+    try:
+      rows = list(pool.map(train, range(len(grid))))
+    except KeyboardInterrupt:  # Ctrl-C reaches the variants too: each saves its step and stops.
+      pool.shutdown(cancel_futures=True)
+      raise Interrupted("stopped by Ctrl-C: the running variants saved their latest step; rerun the "
+                        "same command to resume them") from None
   write_table(rows, workdir)
   print(open(os.path.join(workdir, "sweep.md")).read(), end="")
   failed = [row["variant"] for row in rows if "error" in row]

@@ -1,0 +1,125 @@
+"""Ctrl-C (SIGINT) through the real commands in subprocesses, at chosen points (JAXGAN_TEST_FAULTS).
+
+Training: the first Ctrl-C saves the current step, prints one line and exits 130; a second one during
+that save exits at once, and the rerun resumes from the latest complete step. The other commands:
+one line, exit 130, no traceback.
+"""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from jaxgan import checkpoint, stop_signals, workdir
+from tests.conftest import REPO_ROOT
+from tests.test_runner import tiny_idx_dir  # pylint: disable=unused-import
+
+TIMEOUT = 400  # Seconds for one CLI run on a busy 2-core machine.
+NUM_STEPS, EVERY = 40, 20
+
+
+def _run(module: str, args, faults: str = "", **popen) -> subprocess.Popen:
+  env = dict(os.environ, JAXGAN_TEST_FAULTS=faults)
+  return subprocess.Popen([sys.executable, "-m", module, *map(str, args)], cwd=REPO_ROOT, env=env,
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **popen)
+
+
+def _finish(process: subprocess.Popen) -> tuple[int, list[str]]:
+  """(exit code, stderr lines as last drawn: a progress bar redraws a line after a carriage return)."""
+  _, stderr = process.communicate(timeout=TIMEOUT)
+  return process.returncode, [line.split("\r")[-1].strip() for line in stderr.split("\n")
+                              if line.split("\r")[-1].strip()]
+
+
+def _train_args(idx_dir, run_dir):
+  return ["--config=experiments/configs/smoke.py", f"--workdir={run_dir}",
+          "--config.data.source=idx", f"--config.data.idx_dir={idx_dir}", "--config.steps_per_call=1",
+          f"--config.num_steps={NUM_STEPS}", f"--config.checkpoint_every_steps={EVERY}"]
+
+
+def _messages(lines: list[str]) -> list[str]:
+  return [line for line in lines if line.startswith(("error:", "warning:", "resuming", "stopped"))]
+
+
+@pytest.fixture(scope="module")
+def interrupted_training(tiny_idx_dir, tmp_path_factory):
+  """One workdir through: Ctrl-C at step 15; Ctrl-C at step 25 and again during its save; a rerun."""
+  run_dir = tmp_path_factory.mktemp("ctrl_c")
+  args = _train_args(tiny_idx_dir, run_dir)
+  ckpt_dir = os.path.join(run_dir, checkpoint.LATEST_DIR)
+  result = {}
+  result["first"] = _finish(_run("experiments.mnist_gan", args, "SIGINT@step=15"))
+  result["steps_after_first"] = stop_signals.complete_steps(ckpt_dir)
+  result["second"] = _finish(_run("experiments.mnist_gan", args, "SIGINT@step=25 SIGINT@stop_save"))
+  result["after_second"] = sorted(os.listdir(ckpt_dir))
+  result["lock_after_second"] = os.path.exists(os.path.join(run_dir, workdir.LOCK_FILE))
+  result["rerun"] = _finish(_run("experiments.mnist_gan", args))
+  result["after_rerun"] = sorted(os.listdir(ckpt_dir))
+  return result
+
+
+@pytest.mark.slow
+def test_ctrl_c_saves_the_current_step_and_exits_130_with_one_line(interrupted_training):
+  code, lines = interrupted_training["first"]
+  assert code == 130, lines[-3:]
+  assert _messages(lines) == [lines[-1]], lines
+  assert lines[-1].startswith("stopped by Ctrl-C at step 15: checkpoint saved in "), lines[-1]
+  assert not any("Traceback" in line or "KeyboardInterrupt" in line for line in lines), lines
+  assert interrupted_training["steps_after_first"] == [15]
+  assert _messages(interrupted_training["second"][1])[0].startswith("resuming from step 15 ")
+
+
+@pytest.mark.slow
+def test_a_second_ctrl_c_during_that_save_exits_at_once_and_the_rerun_resumes(interrupted_training):
+  code, lines = interrupted_training["second"]
+  assert code == 130, lines[-3:]
+  assert lines[-1] == ("stopped by a second Ctrl-C without waiting for the save; rerunning the same "
+                       "command resumes from step 20"), lines
+  assert not any("Traceback" in line for line in lines), lines
+  # The save of step 25 was abandoned half written, and the lock released.
+  assert [n for n in interrupted_training["after_second"] if n.startswith("25")] == [
+      "25.orbax-checkpoint-tmp"], interrupted_training["after_second"]
+  assert not interrupted_training["lock_after_second"]
+  code, lines = interrupted_training["rerun"]
+  assert code == 0, lines[-3:]
+  assert _messages(lines) == [lines[0]] and lines[0].startswith("resuming from step 20 "), lines
+  assert interrupted_training["after_rerun"] == ["15", "20", str(NUM_STEPS)]  # No temporary folder.
+
+
+@pytest.mark.parametrize("module,args", [
+    ("experiments.generate", ["--workdir=unused"]),
+    ("experiments.evaluate", ["--workdir=unused"]),
+    ("experiments.sweep", ["--sweep=seed=1,2", "--workdir=unused"]),
+    ("experiments.import_mnist", ["--idx_dir=unused"]),
+])
+def test_ctrl_c_in_a_command_is_one_line_and_exit_130(module, args):
+  code, lines = _finish(_run(module, args, "SIGINT@command"))
+  assert (code, lines) == (130, ["stopped by Ctrl-C"])
+
+
+@pytest.mark.slow
+def test_ctrl_c_in_a_sweep_stops_its_variants_after_saving(tiny_idx_dir, tmp_path):
+  """A terminal's Ctrl-C reaches the whole process group: the sweep and its running variant."""
+  args = ["--config=experiments/configs/smoke.py", "--sweep=seed=1,2", f"--workdir={tmp_path}",
+          "--config.data.source=idx", f"--config.data.idx_dir={tiny_idx_dir}",
+          "--config.num_steps=100000", "--config.checkpoint_every_steps=10",
+          "--config.eval_final_num=16"]
+  sweep = _run("experiments.sweep", args, start_new_session=True)
+  ckpt_dir = tmp_path / "seed=1" / checkpoint.LATEST_DIR
+  deadline = time.monotonic() + TIMEOUT
+  while not stop_signals.complete_steps(ckpt_dir):  # The variant is in its training loop.
+    assert sweep.poll() is None and time.monotonic() < deadline, _finish(sweep)
+    time.sleep(0.1)
+  os.killpg(sweep.pid, signal.SIGINT)
+  code, lines = _finish(sweep)
+  assert code == 130, lines
+  assert lines == ["stopped by Ctrl-C: the running variants saved their latest step; rerun the "
+                   "same command to resume them"], lines
+  train_log = (tmp_path / "seed=1" / "train.log").read_text().split("\n")
+  stopped = [line for line in train_log if line.startswith("stopped by Ctrl-C at step ")]
+  assert len(stopped) == 1, train_log[-3:]
+  assert int(stopped[0].split()[5].rstrip(":")) == stop_signals.complete_steps(ckpt_dir)[-1]
+  assert not (tmp_path / "seed=2").exists()  # The variant not yet started never starts.
