@@ -8,11 +8,11 @@
 
 FILE ending in .npy gets an N x H x W uint8 array (N x H x W x C for colour), .png a grid. The same
 seed and checkpoint give the same bytes. A class-conditional run draws only class K with --label=K
-(without it, the labels cycle through the classes).
+(without it, the labels cycle through the classes, and a .png grid has a column per class).
 
 --interpolate draws a latent walk instead: N frames along the great circle (spherical
-interpolation) between two random latents, written as an animated GIF and a PNG strip, FILE with
-the suffixes .gif and .png (FILE itself must end in one of them).
+interpolation) between two random latents, written as an animated GIF and a PNG strip (both 4x
+enlarged), FILE with the suffixes .gif and .png (FILE itself must end in one of them).
 """
 
 import math
@@ -26,6 +26,7 @@ from experiments import cli
 from jaxgan import checkpoint, pretrained, sampling, visualize
 from jaxgan.errors import ConfigError
 
+_WALK_SCALE = 4  # A latent walk's GIF and PNG strip are enlarged this many times.
 _WORKDIR = flags.DEFINE_string("workdir", None, "The training run's directory.")
 _PRETRAINED = flags.DEFINE_enum("pretrained", None, list(pretrained.NAMES),
                                 "A generator shipped with the package, instead of --workdir.")
@@ -83,7 +84,9 @@ def _write(config, spec, state, key):
     images = images_NxHxWxC[..., 0] if images_NxHxWxC.shape[-1] == 1 else images_NxHxWxC
     np.save(_OUTPUT.value, images)
   else:
-    visualize.save_grid(images_NxHxWxC, _OUTPUT.value, ncols=math.ceil(math.sqrt(_NUM.value)))
+    columns = (sampling.grid_columns(spec) if spec.class_conditional and _LABEL.value is None
+               else math.ceil(math.sqrt(_NUM.value)))  # A class a column, or a square.
+    visualize.save_grid(images_NxHxWxC, _OUTPUT.value, ncols=columns)
   print(f"wrote {len(images_NxHxWxC)} images to {_OUTPUT.value}")
 
 
@@ -92,8 +95,8 @@ def _write_walk(spec, state, key, config):
       spec, state, *sampling.walk_inputs(spec, key, _NUM.value, _LABEL.value), mode=config.sampling,
       seed=config.seed)
   stem = os.path.splitext(_OUTPUT.value)[0]
-  visualize.save_animation(images_TxHxWxC, stem + ".gif")
-  visualize.save_grid(images_TxHxWxC, stem + ".png", ncols=len(images_TxHxWxC))
+  visualize.save_animation(images_TxHxWxC, stem + ".gif", scale=_WALK_SCALE)
+  visualize.save_grid(images_TxHxWxC, stem + ".png", ncols=len(images_TxHxWxC), scale=_WALK_SCALE)
   print(f"wrote a {len(images_TxHxWxC)}-frame latent walk to {stem}.gif and {stem}.png")
 
 

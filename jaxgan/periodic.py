@@ -20,7 +20,7 @@ import tqdm
 
 from jaxgan import checkpoint as checkpoint_lib
 from jaxgan import workdir as workdir_lib
-from jaxgan import health, parallel, run_eval, stop_signals, test_faults, visualize
+from jaxgan import health, parallel, run_eval, sampling, stop_signals, test_faults, visualize
 from jaxgan.errors import Interrupted
 from jaxgan.metrics_log import MetricsLog
 from jaxgan.state import GANState
@@ -117,8 +117,9 @@ class ReportProgress:
 
 
 class SaveGrids:
-  """An 8x8 grid of samples from fixed noise at step 0, after every epoch and at the end, as
-  samples/step_XXXXXXX.png; at the end, all of them as samples/progress.gif."""
+  """A grid of samples from fixed noise (`sampling.Sampler.grid`: 8x8, or a column per class) at step
+  0, after every epoch and at the end, as samples/step_XXXXXXX.png; at the end, all of them as
+  samples/progress.gif."""
 
   def __init__(self, workdir: str, start_step: int, total_steps: int, steps_per_epoch: int,
                sample_grid, state: GANState):
@@ -132,7 +133,8 @@ class SaveGrids:
   def _save(self, step: int, state: GANState) -> None:
     images = self.sample_grid(state)
     if parallel.is_main_process():
-      visualize.save_grid(images, os.path.join(self.dir, f"step_{step:07d}.png"))
+      visualize.save_grid(images, os.path.join(self.dir, f"step_{step:07d}.png"),
+                          ncols=len(images) // sampling.GRID_ROWS)
 
   def __call__(self, step: int, state: GANState, metrics) -> None:
     if self.due(step):

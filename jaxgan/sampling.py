@@ -25,9 +25,15 @@ from jaxgan.models.layers import BatchNorm
 from jaxgan.state import GANState
 
 SAMPLING_MODES = ("running", "standing", "batch")
-GRID_SIZE = 64  # Samples in a training grid: 8x8.
+GRID_ROWS = 8  # Rows of a training grid, of `grid_columns` samples each.
 CHUNK = 1000  # Samples drawn per call (and the batch of the "batch" mode).
 STANDING_CHUNKS = 4  # Train-mode batches of CHUNK samples that standing statistics average.
+
+
+def grid_columns(spec: GANSpec) -> int:
+  """Columns of a sample grid: one per class for a class-conditional GAN (its samples cycle through
+  the classes, so each column shows one class), else 8."""
+  return spec.num_classes if spec.class_conditional else 8
 
 
 def cycling_labels(num_classes: int, num: int) -> jax.Array | None:
@@ -118,8 +124,9 @@ class Sampler:
     return sample_images(self.spec, state, key, num, mode=self.mode, seed=self.seed)
 
   def grid(self, state: GANState) -> np.ndarray:
-    """The GRID_SIZE samples of the run's fixed grid noise (the SAMPLE stream of `seed`)."""
-    return self(state, rng.stream_key(self.seed, rng.SAMPLE), GRID_SIZE)
+    """GRID_ROWS rows of `grid_columns` samples of the run's fixed grid noise (the SAMPLE stream of
+    `seed`)."""
+    return self(state, rng.stream_key(self.seed, rng.SAMPLE), GRID_ROWS * grid_columns(self.spec))
 
 
 def slerp(z0_Z: jax.Array, z1_Z: jax.Array, t_T: jax.Array) -> jax.Array:

@@ -29,10 +29,12 @@ def image_grid(images_NxHxWxC: np.ndarray, ncols: int = 8, padding: int = 2) -> 
   return Image.fromarray(grid[..., 0] if c == 1 else grid)
 
 
-def save_grid(images_NxHxWxC: np.ndarray, path: str, ncols: int = 8) -> None:
-  """Writes `image_grid(images)` as a PNG."""
+def save_grid(images_NxHxWxC: np.ndarray, path: str, ncols: int = 8, scale: int = 1) -> None:
+  """Writes `image_grid(images)` as a PNG, enlarged `scale` times (nearest neighbour)."""
+  grid = image_grid(images_NxHxWxC, ncols)
+  grid = grid.resize((grid.width * scale, grid.height * scale), Image.Resampling.NEAREST)
   with workdir_lib.atomic_open(path, "wb") as f:
-    image_grid(images_NxHxWxC, ncols).save(f, format="PNG")
+    grid.save(f, format="PNG")
 
 
 def save_gif(frame_paths: Sequence[str], path: str, frame_ms: int = 400) -> None:

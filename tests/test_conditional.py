@@ -109,11 +109,12 @@ def test_generate_label_and_interpolate_commands(conditional_run, unconditional_
                      f"--output={tmp_path / 'sevens.npy'}")
   walk = _generate(f"--workdir={unconditional_run}", "--interpolate", "--num=5",
                    f"--output={tmp_path / 'walk.gif'}")
+  classes = _generate(f"--workdir={conditional_run}", "--num=20", f"--output={tmp_path / 'grid.png'}")
   for message, process in failures.items():
     stderr = process.communicate()[1]
     assert process.returncode == 2, stderr
     assert message in stderr and "Traceback" not in stderr
-  for process in (sevens, walk):
+  for process in (sevens, walk, classes):
     assert process.wait() == 0, process.stderr.read()
 
   config, state, spec = checkpoint.restore_run(conditional_run)
@@ -122,8 +123,20 @@ def test_generate_label_and_interpolate_commands(conditional_run, unconditional_
   np.testing.assert_array_equal(np.load(tmp_path / "sevens.npy"), expected[..., 0])
   with Image.open(tmp_path / "walk.gif") as gif:
     assert gif.n_frames == 5 and gif.size == (28 * 4, 28 * 4)
-  with Image.open(tmp_path / "walk.png") as strip:
-    assert strip.size == (2 + 5 * 30, 2 + 30)
+  with Image.open(tmp_path / "walk.png") as strip:  # At the GIF's scale.
+    assert strip.size == ((2 + 5 * 30) * 4, (2 + 30) * 4)
+  with Image.open(tmp_path / "grid.png") as grid:  # A column per class.
+    assert grid.size == (2 + 10 * 30, 2 + 2 * 30)
+
+
+def test_training_grids_of_a_conditional_gan_have_a_column_per_class(conditional_run):
+  _, _, spec = checkpoint.restore_run(conditional_run)
+  assert sampling.grid_columns(spec) == 10
+  assert np.array_equal(np.asarray(sampling.sampling_labels(spec, 80)).reshape(8, 10),
+                        np.tile(np.arange(10), (8, 1)))  # Row-major: column j is class j.
+  for name in ("step_0000000.png", "step_0000004.png"):
+    with Image.open(f"{conditional_run}/samples/{name}") as grid:
+      assert grid.size == (2 + 10 * 30, 2 + 8 * 30)
 
 
 def test_cgan_config_is_conditional():
