@@ -68,8 +68,14 @@ def default_config() -> ml_collections.ConfigDict:
   config.loss.l1_weight = 0.0
 
   config.data = ml_collections.ConfigDict()
-  config.data.dataset = "mnist"
-  config.data.source = "tfds"  # "idx": numpy-only reader of the four IDX .gz files.
+  config.data.dataset = "mnist"  # Any TFDS image dataset by name (source "tfds").
+  # "idx": numpy-only reader of the four IDX .gz files; "folder": the images under data.folder.
+  config.data.source = "tfds"
+  config.data.folder = ""
+  config.data.image_size = 0  # > 0: images resized and centre-cropped to this square size.
+  config.data.channels = 0  # 1 (grey) or 3 (RGB); 0: as the data are.
+  # A URL prefix serving the dataset's download files under their own names, instead of their URLs.
+  config.data.download_mirror = os.environ.get("JAXGAN_TFDS_MIRROR", "")
   config.data.idx_dir = os.environ.get("JAXGAN_MNIST_IDX_DIR", "")
   config.data.tfds_data_dir = os.environ.get("TFDS_DATA_DIR", "")
   config.data.range = "unit"  # [0, 1] as ToTensor; "symmetric" is [-1, 1].

@@ -102,7 +102,9 @@ CHECKS: dict[str, Callable[[Any], str | None]] = {
     "loss.r1_gamma": _float(0.0),
     "loss.r1_every": _int(1),
     "loss.l1_weight": _float(0.0),
-    "data.dataset": _one_of(data.DATASETS),
+    "data.dataset": lambda v: None if isinstance(v, str) and v.strip() else "a TFDS dataset name",
+    "data.image_size": _int(0),
+    "data.channels": lambda v: None if v in (0, 1, 3) and _is_int(v) else "0, 1 or 3",
     "data.source": _one_of(data.SOURCES),
     "data.range": _one_of(data.RANGES),
     "health.d_loss_floor": _float(0.0),
@@ -170,6 +172,8 @@ def validate(config) -> None:
           "model.conditional=false or model.clusters=0")
   if values["model.clusters"] == 1:
     _fail("model.clusters", "got 1, expected 0 (off) or at least 2 clusters")
+  if values["data.source"] == "folder" and not values["data.folder"]:
+    _fail("data.folder", "empty while data.source is 'folder'; set --config.data.folder=DIR")
   if values["data.source"] == "idx" and not values["data.idx_dir"]:
     _fail("data.idx_dir", "empty while data.source is 'idx'; set --config.data.idx_dir or the "
           "JAXGAN_MNIST_IDX_DIR environment variable to the folder of the four MNIST .gz files")

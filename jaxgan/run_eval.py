@@ -111,11 +111,13 @@ class TrainingEvaluation:
     self.every, self.num, self.final_num = (config.eval_every_steps, config.eval_num,
                                             config.eval_final_num)
     self.key = eval_key(config.seed)
-    self.enabled = (config.data.dataset in EVAL_DATASETS
-                    and (self.every > 0 or self.final_num > 0))
-    if config.data.dataset not in EVAL_DATASETS and (self.every > 0 or self.final_num > 0):
+    known = config.data.dataset in EVAL_DATASETS and config.data.source != "folder"
+    self.enabled = known and (self.every > 0 or self.final_num > 0)
+    if not known and (self.every > 0 or self.final_num > 0):
+      what = (f"the images in {config.data.folder}" if config.data.source == "folder"
+              else config.data.dataset)
       log.info("evaluation skipped: the evaluator is an MNIST digit classifier, its metrics mean "
-                  "nothing for %s", config.data.dataset)
+               "nothing for %s", what)
     self.best = None
     if not self.enabled:
       return

@@ -9,8 +9,10 @@ the files are still valid IDX data (a re-compressed copy, or a dataset in MNIST 
 truncated or corrupt file is rejected anyway by the IDX reader.
 """
 
+import contextlib
 import gzip
 import hashlib
+import io
 import json
 import logging
 import os
@@ -75,9 +77,13 @@ def resolve_data_dir(data_dir: str = "") -> str:
 
 
 def variant_dir(dataset: str, data_dir: str) -> str:
-  """`<data_dir>/<name>/<version>`, where TFDS keeps the prepared dataset."""
-  builder_cls = BUILDERS[dataset]
-  return os.path.join(data_dir, builder_cls.name, str(builder_cls.VERSION))
+  """`<data_dir>/<name>[/<config>]/<version>`, where TFDS keeps the prepared dataset."""
+  if dataset in BUILDERS:
+    return os.path.join(data_dir, BUILDERS[dataset].name, str(BUILDERS[dataset].VERSION))
+  try:
+    return os.fspath(tfds.builder(dataset, data_dir=data_dir).data_dir)
+  except Exception as e:  # TFDS raises several kinds for an unknown or malformed name.
+    raise DataError(f"unknown TFDS dataset {dataset!r}: {(str(e).splitlines() or [''])[0]}") from e
 
 
 def prepared_format(dataset: str, data_dir: str) -> str | None:
@@ -100,7 +106,9 @@ def is_prepared(dataset: str, data_dir: str) -> bool:
 
 def hide_accelerators_from_tensorflow() -> None:
   """Imports TensorFlow, which TFDS needs to generate a dataset, and hides every GPU and TPU from it
-  before its first op (it would otherwise reserve accelerator memory that JAX needs)."""
+  before its first op (it would otherwise reserve accelerator memory that JAX needs). Its C++ INFO
+  and WARNING logs are off unless TF_CPP_MIN_LOG_LEVEL says otherwise."""
+  os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
   try:
     import tensorflow as tf  # pylint: disable=import-outside-toplevel
   except ImportError as e:
@@ -172,6 +180,8 @@ def prepare(dataset: str, idx_dir: str, data_dir: str = "") -> str:
              dataset, variant_dir(dataset, data_dir), FILE_FORMAT)
     shutil.rmtree(variant_dir(dataset, data_dir))
   builder = BUILDERS[dataset](idx_dir=idx_dir, data_dir=data_dir)
-  builder.download_and_prepare(
-      download_config=tfds.download.DownloadConfig(try_download_gcs=False), file_format=FILE_FORMAT)
+  tfds.disable_progress_bar()
+  with contextlib.redirect_stdout(io.StringIO()):  # TFDS prints sizes that are unknown offline.
+    builder.download_and_prepare(download_config=tfds.download.DownloadConfig(
+        try_download_gcs=False), file_format=FILE_FORMAT)
   return variant_dir(dataset, data_dir)

@@ -224,8 +224,9 @@ def test_jaxgan_and_the_idx_source_never_import_tensorflow(tmp_path):
   assert result.stdout.strip() == "[]"
 
 
-@pytest.mark.parametrize("field,value", [("dataset", "cifar10"), ("source", "web"),
-                                         ("range", "bytes")])
+@pytest.mark.parametrize("field,value", [("dataset", " "), ("source", "web"),
+                                         ("range", "bytes"), ("channels", 2),
+                                         ("image_size", -1)])
 def test_bad_data_config_is_a_config_error_naming_the_field(field, value):
   config = config_lib.default_config()
   config.data.update(**{field: value})
