@@ -22,10 +22,13 @@ _COORDINATOR = flags.DEFINE_string("coordinator_address", None,
                                    "Multi-host: HOST:PORT of process 0's coordinator service.")
 _NUM_PROCESSES = flags.DEFINE_integer("num_processes", None, "Multi-host: number of processes.")
 _PROCESS_ID = flags.DEFINE_integer("process_id", None, "Multi-host: this process's index.")
+_COORDINATOR_TIMEOUT = flags.DEFINE_integer(
+    "coordinator_timeout", 300, "Multi-host: seconds for every process to reach the coordinator.")
 
 
 def main():
-  parallel.initialize_distributed(_COORDINATOR.value, _NUM_PROCESSES.value, _PROCESS_ID.value)
+  parallel.initialize_distributed(_COORDINATOR.value, _NUM_PROCESSES.value, _PROCESS_ID.value,
+                                  _COORDINATOR_TIMEOUT.value)
   loop.train_and_evaluate(cli.config_value(_CONFIG), _WORKDIR.value)
 
 

@@ -8,12 +8,14 @@ the number of devices or processes.
 """
 
 import os
+import threading
+import traceback
 
 import jax
 import numpy as np
 from jax.sharding import AxisType, NamedSharding, PartitionSpec as P
 
-from jaxgan.errors import ConfigError
+from jaxgan.errors import ConfigError, JaxganError, StartupError
 
 DATA_AXIS = "data"
 
@@ -36,8 +38,29 @@ def relax_cpu_collective_timeouts() -> None:
   os.environ["XLA_FLAGS"] = " ".join([xla_flags, *missing]).strip()
 
 
+def backend_error(error: BaseException) -> JaxganError | None:
+  """The one-line error for JAX failing to start its backends (a platform that JAX_PLATFORMS asks
+  for and this machine lacks; a CUDA or TPU runtime that fails to initialise), else None."""
+  requested = jax.config.jax_platforms or os.environ.get("JAX_PLATFORMS", "")
+  setting = f"JAX_PLATFORMS={requested}" if requested else "the installed JAX plugins"
+  text = str(error).split("\n", 1)[0]
+  if isinstance(error, RuntimeError) and text.startswith("Unable to initialize backend '"):
+    platform = text.split("'")[1]
+    reason = text.split(": ", 1)[-1].split(" (set JAX_PLATFORMS", 1)[0].split(" (you may need", 1)[0]
+    fix = ("set JAX_PLATFORMS=cpu, or unset it to use what this machine has" if requested else
+           "set JAX_PLATFORMS=cpu, or reinstall or uninstall that plugin")
+    return JaxganError(f"JAX cannot start the {platform!r} platform that {setting} asks for: "
+                       f"{reason[:300]}; {fix}")
+  frames = traceback.extract_tb(error.__traceback__)
+  if isinstance(error, AssertionError) and frames and frames[-1].filename.endswith("xla_bridge.py"):
+    return JaxganError(f"JAX found none of the platforms that {setting} asks for on this machine "
+                       "(no visible GPU or TPU); set JAX_PLATFORMS=cpu, or unset it to use what "
+                       "this machine has")
+  return None
+
+
 def initialize_distributed(coordinator_address: str | None = None, num_processes: int | None = None,
-                           process_id: int | None = None) -> None:
+                           process_id: int | None = None, timeout_s: int = 300) -> None:
   """Joins the processes of a multi-host run with `jax.distributed.initialize`; call before any JAX work.
 
   With any argument given, the ones left None are filled in by JAX's cluster auto-detection (or its
@@ -47,6 +70,8 @@ def initialize_distributed(coordinator_address: str | None = None, num_processes
 
   Raises:
     ConfigError: the arguments are inconsistent or incomplete (one line).
+    StartupError: the processes have not all joined within `timeout_s` seconds (JAX itself would
+      abort the process with a C++ stack trace a minute later).
   """
   explicit = any(v is not None for v in (coordinator_address, num_processes, process_id))
   if num_processes is not None and num_processes < 1:
@@ -56,12 +81,36 @@ def initialize_distributed(coordinator_address: str | None = None, num_processes
                       f"[0, {num_processes - 1}] for --num_processes={num_processes}")
   jax.config.update("jax_cpu_collectives_implementation", "gloo")
   try:
-    jax.distributed.initialize(coordinator_address, num_processes, process_id)
+    _initialize_within(timeout_s, coordinator_address, num_processes, process_id)
   except ValueError as e:
     # Raised before any connection when, after auto-detection, a setting is still unknown.
     if explicit:
       raise ConfigError(f"cannot start a multi-process run: {e} Give --coordinator_address, "
                         "--num_processes and --process_id") from e
+
+
+def _initialize_within(timeout_s: int, *args) -> None:
+  """jax.distributed.initialize(*args) in a thread, given up after `timeout_s` seconds."""
+  outcome = []
+
+  def join():
+    try:
+      jax.distributed.initialize(*args, initialization_timeout=timeout_s + 60)
+      outcome.append(None)
+    except Exception as e:  # pylint: disable=broad-except  (raised in the caller's thread)
+      outcome.append(e)
+
+  thread = threading.Thread(target=join, name="jax.distributed.initialize", daemon=True)
+  thread.start()
+  thread.join(timeout_s)
+  if not outcome:
+    address = args[0] or os.environ.get("JAX_COORDINATOR_ADDRESS") or "the detected coordinator"
+    raise StartupError(
+        f"the processes of the multi-process run did not all reach the coordinator at {address} "
+        f"within {timeout_s} s: start every process (process 0 first), check --coordinator_address "
+        "(process 0's host and a free port) and the firewall, or raise --coordinator_timeout")
+  if outcome[0] is not None:
+    raise outcome[0]
 
 
 def is_main_process() -> bool:
