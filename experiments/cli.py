@@ -126,10 +126,14 @@ _KNOWN_ORBAX_NOISE = (
 # What asyncio logs at exit for the futures of such a failed save ("Future", "Task",
 # "_GatheringFuture" ... "exception was never retrieved").
 _KNOWN_ASYNCIO_NOISE = "exception was never retrieved"
+# TFDS's advice as it first decodes images (PIL decodes them as well).
+_KNOWN_TFDS_NOISE = "OpenCV is not installed"
 
 
 def _is_known_noise(record: std_logging.LogRecord) -> bool:
   message = record.getMessage()
+  if "/tensorflow_datasets/" in record.pathname:
+    return message.startswith(_KNOWN_TFDS_NOISE)
   if "/orbax/" in record.pathname:
     return any(known in message for known in _KNOWN_ORBAX_NOISE)
   return record.name == "asyncio" and _KNOWN_ASYNCIO_NOISE in message.split("\n", 1)[0]

@@ -106,9 +106,11 @@ def is_prepared(dataset: str, data_dir: str) -> bool:
 
 def hide_accelerators_from_tensorflow() -> None:
   """Imports TensorFlow, which TFDS needs to generate a dataset, and hides every GPU and TPU from it
-  before its first op (it would otherwise reserve accelerator memory that JAX needs). Its C++ INFO
-  and WARNING logs are off unless TF_CPP_MIN_LOG_LEVEL says otherwise."""
+  before its first op (it would otherwise reserve accelerator memory that JAX needs). Its start-up
+  notes are off (oneDNN's among them: it only decodes and encodes integer images here) unless
+  TF_CPP_MIN_LOG_LEVEL or TF_ENABLE_ONEDNN_OPTS say otherwise."""
   os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+  os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
   try:
     import tensorflow as tf  # pylint: disable=import-outside-toplevel
   except ImportError as e:
@@ -180,8 +182,15 @@ def prepare(dataset: str, idx_dir: str, data_dir: str = "") -> str:
              dataset, variant_dir(dataset, data_dir), FILE_FORMAT)
     shutil.rmtree(variant_dir(dataset, data_dir))
   builder = BUILDERS[dataset](idx_dir=idx_dir, data_dir=data_dir)
-  tfds.disable_progress_bar()
-  with contextlib.redirect_stdout(io.StringIO()):  # TFDS prints sizes that are unknown offline.
+  with _quiet_tfds():
     builder.download_and_prepare(download_config=tfds.download.DownloadConfig(
         try_download_gcs=False), file_format=FILE_FORMAT)
   return variant_dir(dataset, data_dir)
+
+
+@contextlib.contextmanager
+def _quiet_tfds():
+  """Without TFDS's progress bars and the sizes it prints on stdout (unknown offline)."""
+  tfds.disable_progress_bar()
+  with contextlib.redirect_stdout(io.StringIO()):
+    yield

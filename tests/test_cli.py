@@ -1,5 +1,5 @@
-"""The commands' flags: mistyped config fields in every form, --help, --print_config, the default
-config from any folder."""
+"""The commands as a user meets them: mistyped config fields in every form, --help, --print_config,
+the default config from any folder, a quiet first TFDS preparation."""
 
 import subprocess
 import sys
@@ -7,6 +7,7 @@ import sys
 import pytest
 
 from tests.conftest import REPO_ROOT
+from tests.test_runner import tiny_idx_dir  # pylint: disable=unused-import
 
 SMOKE = "--config=experiments/configs/smoke.py"
 # (flags, the flag as written, the closest field): one of each form absl and ml_collections accept.
@@ -61,3 +62,17 @@ def test_print_config_resolves_the_default_config_from_any_folder(module, tmp_pa
   printed = result.stdout.read()
   assert "\nnum_steps: 7\n" in printed and "latent_dim: 96" in printed  # The seed, overridden.
   assert not list(tmp_path.iterdir())
+
+
+def test_preparing_tfds_offline_prints_only_its_own_lines(tiny_idx_dir, tmp_path):
+  """No TensorFlow start-up notes, TFDS sizes ("Unknown size"), progress bars or OpenCV advice."""
+  process = _command("experiments.mnist_gan", SMOKE, "--config.num_steps=2",
+                     f"--config.data.idx_dir={tiny_idx_dir}", f"--config.data.tfds_data_dir={tmp_path}",
+                     f"--workdir={tmp_path / 'run'}")
+  stdout, stderr = process.communicate(timeout=300)
+  assert process.returncode == 0, stderr
+  assert stdout.splitlines() == [stdout.splitlines()[0]] and stdout.startswith("step 2/2: ")
+  lines = [line for line in stderr.splitlines()  # Less the progress bar.
+           if line.strip() and "step/s" not in line and "s/step" not in line]
+  assert lines[0] == f"Preparing TFDS mnist in {tmp_path} from the IDX files in {tiny_idx_dir} (once)."
+  assert all(line.startswith("warning: ") and "sha256" in line for line in lines[1:]), lines
