@@ -1,0 +1,131 @@
+"""Features reaching the training step, sampling and scores: each value is computed again here from the
+parts (spectral normalisation, R1, the loss kinds, standing statistics of the EMA weights, the MNIST
+score, the projection discriminator's label, an old config.json, the lock's lease)."""
+
+import json
+import os
+import time
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from flax import nnx
+
+from experiments.configs import cgan, smoke
+from jaxgan import checkpoint, config as config_lib, feature_metrics, gan, losses, regularizers
+from jaxgan import rng, sampling, workdir
+
+_jit_update = jax.jit(gan.gan_update, static_argnums=0)
+
+
+def _state(config=None, num_classes=0, **overrides):
+  config = config or smoke.get_config()
+  for field, value in overrides.items():
+    section, _, name = field.rpartition(".")
+    (config[section] if section else config)[name] = value
+  return gan.init_state(config, (28, 28, 1), num_classes)
+
+
+def _batch(spec, key=0):
+  real = jax.random.uniform(jax.random.PRNGKey(key), (16, 28, 28, 1))
+  return real, gan.sample_noise(spec, jax.random.PRNGKey(key + 100), 16)
+
+
+def _logits(spec, d_params, images):
+  return nnx.merge(spec.d_graphdef, d_params)(images, None)
+
+
+def _fakes(spec, state, z):
+  return spec.generate(state.g_params, state.g_batch_stats, z, None, train=True)[0]
+
+
+def test_the_training_step_discriminates_with_spectrally_normalised_weights():
+  state, spec = _state(**{"model.d_spectral_norm": True})
+  real, z = _batch(spec)
+  _, metrics = _jit_update(spec, state, real, None, z)
+  vectors = regularizers.power_iteration(state.d_params, state.d_sn_vectors)
+  normalized = regularizers.spectral_normalize(state.d_params, vectors)
+  expected = jnp.mean(jax.nn.sigmoid(_logits(spec, normalized, real)))
+  assert abs(float(expected) - float(jnp.mean(jax.nn.sigmoid(_logits(spec, state.d_params, real))))
+             ) > 1e-3  # Normalising changes D's output here, so the check below can tell.
+  np.testing.assert_allclose(metrics["d_real"], expected, rtol=1e-5)
+
+
+def test_the_r1_term_is_half_gamma_times_r1_every_times_the_penalty():
+  gamma, every = 10.0, 2
+  state, spec = _state(**{"loss.r1_gamma": gamma, "loss.r1_every": every})
+  real, z = _batch(spec)
+  _, metrics = _jit_update(spec, state, real, None, z)
+  penalty = regularizers.r1_penalty(lambda x: _logits(spec, state.d_params, x), real)
+  np.testing.assert_allclose(metrics["r1"], 0.5 * gamma * every * float(penalty), rtol=1e-5)
+
+
+@pytest.mark.parametrize("kind", ["hinge", "least_squares"])
+def test_the_discriminator_loss_kind_reaches_the_training_step(kind):
+  state, spec = _state(**{"loss.discriminator": kind})
+  real, z = _batch(spec)
+  _, metrics = _jit_update(spec, state, real, None, z)
+  real_logits = _logits(spec, state.d_params, real)
+  fake_logits = _logits(spec, state.d_params, _fakes(spec, state, z))
+  expected, _, _ = losses.discriminator_loss(real_logits, fake_logits, kind)
+  bce, _, _ = losses.discriminator_loss(real_logits, fake_logits, "bce")
+  assert abs(float(expected) - float(bce)) > 1e-3
+  np.testing.assert_allclose(metrics["d_loss"], expected, rtol=1e-5)
+
+
+def test_standing_statistics_are_those_of_the_ema_weights_sampled_with():
+  state, spec = _state(ema_decay=0.9)
+  for step in range(3):  # EMA weights apart from the raw ones.
+    state, _ = _jit_update(spec, state, *_batch(spec, step)[:1], None, _batch(spec, step)[1])
+  assert not np.allclose(state.ema_params["linears"][0]["kernel"],
+                         state.g_params["linears"][0]["kernel"])
+  key, seed = jax.random.PRNGKey(5), 3
+  images = sampling.sample_images(spec, state, key, 64, mode="standing", seed=seed)
+  stats = sampling.standing_stats(spec, state.ema_params, state.g_batch_stats,
+                                  rng.stream_key(seed, rng.STANDING))
+  z, labels = sampling.fixed_inputs(spec, key, 64)
+  expected = sampling._sample(spec, state.ema_params, stats, z, labels, mode="standing")  # pylint: disable=protected-access
+  np.testing.assert_array_equal(images, expected)
+
+
+def test_mnist_score_of_uncertain_predictions_against_hand_computed_values():
+  """Balanced but uninformative predictions score 1; two half-confident ones exp(KL) by hand."""
+  uninformative = np.zeros((100, 10), np.float32)
+  assert feature_metrics.mnist_score(uninformative) == pytest.approx(1.0, abs=1e-6)
+  logits = np.log(np.array([[0.9, 0.1], [0.1, 0.9]], np.float32))
+  kl = 0.9 * np.log(0.9 / 0.5) + 0.1 * np.log(0.1 / 0.5)  # Each row's KL to the marginal (.5, .5).
+  assert feature_metrics.mnist_score(logits) == pytest.approx(np.exp(kl), rel=1e-5)
+
+
+def test_the_projection_discriminator_output_depends_on_the_label():
+  config = cgan.get_config()
+  config.model.update(width=8, latent_dim=16)
+  state, spec = _state(config, num_classes=10)
+  images = jax.random.uniform(jax.random.PRNGKey(0), (4, 28, 28, 1))
+  a = spec.discriminate(state.d_params, images, jnp.zeros(4, jnp.int32), state.d_sn_vectors)
+  b = spec.discriminate(state.d_params, images, jnp.full(4, 7, jnp.int32), state.d_sn_vectors)
+  assert np.all(np.abs(np.asarray(a) - np.asarray(b)) > 1e-6)
+
+
+def test_an_old_config_json_without_newer_fields_loads_with_their_defaults(tmp_path):
+  saved = json.loads(smoke.get_config().to_json_best_effort())
+  del saved["sampling"], saved["model"]["clusters"], saved["health"]
+  (tmp_path / checkpoint.CONFIG_FILE).write_text(json.dumps(saved))
+  config = checkpoint.load_config(str(tmp_path))
+  defaults = config_lib.default_config()
+  assert config.sampling == "running"  # What runs used before the setting existed.
+  assert config.model.clusters == defaults.model.clusters
+  assert config.health.to_dict() == defaults.health.to_dict()
+  assert config.model.g_hidden == tuple(saved["model"]["g_hidden"]) == (32, 64)
+
+
+def test_renewing_the_lock_refreshes_its_lease(tmp_path):
+  lock = workdir.RunLock(str(tmp_path))
+  lock.acquire()
+  old = time.time() - workdir.LEASE_SECONDS - 60
+  os.utime(lock.path, (old, old))
+  lock.renew()
+  assert time.time() - os.stat(lock.path).st_mtime < workdir.LEASE_SECONDS
+  lock.release()
+  assert not os.path.exists(lock.path)
