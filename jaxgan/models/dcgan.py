@@ -1,6 +1,10 @@
-"""A 28x28 DCGAN: conv-transpose generator with BatchNorm+ReLU, conv discriminator with LeakyReLU.
+"""A DCGAN for square images: conv-transpose generator with BatchNorm+ReLU, conv discriminator with
+LeakyReLU.
 
-`stages=3` adds a stride-1 3x3 conv stage at 7x7 (4w features) to both networks.
+The number of stride-2 stages follows from the image side: it is halved down to a base of at most 7
+(28 -> 7: 2 stages; 32 -> 4: 3 stages; 64 -> 4: 4 stages). The deepest stage has 2^(n-1) w
+features, each shallower one half as many. `stages=3` adds a stride-1 3x3 conv stage at the base
+resolution (twice the deepest features) to both networks.
 """
 
 from collections.abc import Sequence
@@ -9,6 +13,7 @@ import jax
 import jax.numpy as jnp
 from flax import nnx
 
+from jaxgan.errors import ConfigError
 from jaxgan.models.layers import (BatchNorm, dense_inits, projection_logits, strided_conv,
                                   subpixel_conv_transpose)
 
@@ -30,36 +35,56 @@ def _strided_conv(layer: nnx.Conv, x: jax.Array) -> jax.Array:
   return _add_bias(layer, strided_conv(x.astype(layer.dtype), layer.kernel[...].astype(layer.dtype)))
 
 
+def upsampling_stages(image_shape: Sequence[int]) -> tuple[int, int]:
+  """(n, base): the stride-2 stages for an image of side `base` * 2^n, base <= 7 where possible.
+
+  Raises:
+    ConfigError: the images are not square, or their side is odd or under 8.
+  """
+  height, width = image_shape[:2]
+  n, base = 0, height
+  while base % 2 == 0 and base > 7:
+    base, n = base // 2, n + 1
+  if height != width or n == 0:
+    raise ConfigError(f"model dcgan needs square images of an even side >= 8, got {height}x{width}; "
+                      "set --config.data.image_size=S (say 32 or 64) or use model mlp")
+  return n, base
+
+
 class Generator(nnx.Module):
-  """z_BxZ -> Linear to 7x7x(2w) [or 7x7x(4w) -> Conv3x3 to 7x7x(2w)] -> ConvT to 14x14x(w) -> ConvT
-  to 28x28xC logits."""
+  """z_BxZ -> Linear to base x base x (2^(n-1) w) [x 2, then Conv3x3 to 2^(n-1) w] -> n ConvT
+  stages, each doubling the size and halving the features, the last to HxWxC logits (28: 7x7x2w ->
+  14x14xw -> 28x28xC)."""
 
   def __init__(self, *, image_shape: Sequence[int], latent_dim: int = 64, width: int = 64,
                stages: int = 2, num_classes: int = 0, init: str = "normal", dtype=jnp.float32,
                rngs: nnx.Rngs):
-    height, _, channels = image_shape
+    channels = image_shape[-1]
     self.image_shape = tuple(image_shape)
     self.latent_dim = latent_dim
     self.num_classes = num_classes
-    self.base = height // 4
+    self.num_up, self.base = upsampling_stages(image_shape)
     self.width = width
     self.embed = nnx.Embed(num_classes, latent_dim, rngs=rngs) if num_classes else None
     in_dim = latent_dim * (2 if num_classes else 1)
-    self.base_channels = (4 if stages == 3 else 2) * width
+    top = 2 ** (self.num_up - 1) * width
+    self.base_channels = (2 if stages == 3 else 1) * top
     base_features = self.base * self.base * self.base_channels
     # No bias before a BatchNorm: it would cancel it (its true gradient is zero).
     self.fc = nnx.Linear(in_dim, base_features, use_bias=False, dtype=dtype, rngs=rngs,
                          **dense_inits(init, in_dim))
     self.norm0 = BatchNorm(base_features)
-    self.conv0 = nnx.Conv(4 * width, 2 * width, (3, 3), padding="SAME", use_bias=False,
-                          dtype=dtype, rngs=rngs,
-                          **dense_inits(init, 9 * 4 * width)) if stages == 3 else None
-    self.norm_c = BatchNorm(2 * width) if stages == 3 else None
-    self.up1 = nnx.ConvTranspose(2 * width, width, (4, 4), strides=(2, 2), padding="SAME",
-                                 use_bias=False, dtype=dtype, rngs=rngs, **dense_inits(init, 16 * 2 * width))
-    self.norm1 = BatchNorm(width)
-    self.up2 = nnx.ConvTranspose(width, channels, (4, 4), strides=(2, 2), padding="SAME",
-                                 dtype=dtype, rngs=rngs, **dense_inits(init, 16 * width))
+    self.conv0 = nnx.Conv(2 * top, top, (3, 3), padding="SAME", use_bias=False, dtype=dtype,
+                          rngs=rngs, **dense_inits(init, 9 * 2 * top)) if stages == 3 else None
+    self.norm_c = BatchNorm(top) if stages == 3 else None
+    for i in range(1, self.num_up + 1):  # up1, norm1, up2, ...: each halves the features.
+      last = i == self.num_up
+      c_in, c_out = top >> (i - 1), channels if last else top >> i
+      setattr(self, f"up{i}", nnx.ConvTranspose(
+          c_in, c_out, (4, 4), strides=(2, 2), padding="SAME", use_bias=last, dtype=dtype,
+          rngs=rngs, **dense_inits(init, 16 * c_in)))
+      if not last:
+        setattr(self, f"norm{i}", BatchNorm(c_out))
 
   def __call__(self, z_BxZ: jax.Array, labels_B: jax.Array | None = None, *,
                train: bool = True) -> jax.Array:
@@ -71,33 +96,41 @@ class Generator(nnx.Module):
     if self.conv0 is not None:
       h = jax.nn.relu(self.norm_c(self.conv0(h), train=train))
     # The layers' own maths in forms that XLA:CPU runs fast (benchmarks/README.md).
-    h = jax.nn.relu(self.norm1(_conv_transpose(self.up1, h), train=train))
-    return _conv_transpose(self.up2, h).astype(jnp.float32)
+    for i in range(1, self.num_up):
+      h = jax.nn.relu(getattr(self, f"norm{i}")(_conv_transpose(getattr(self, f"up{i}"), h),
+                                                 train=train))
+    return _conv_transpose(getattr(self, f"up{self.num_up}"), h).astype(jnp.float32)
 
 
 class Discriminator(nnx.Module):
-  """img_BxHxWxC -> Conv(w, stride 2) -> Conv(2w, stride 2) [-> Conv3x3(4w)] -> Linear -> logit_B,
-  LeakyReLU(0.2)."""
+  """img_BxHxWxC -> n stride-2 Convs (w, 2w, ..., 2^(n-1) w features) [-> Conv3x3(2^n w)] -> Linear
+  -> logit_B, LeakyReLU(0.2); the convs are conv1, conv2, ... in order."""
 
   def __init__(self, *, image_shape: Sequence[int], width: int = 64, stages: int = 2,
                num_classes: int = 0, init: str = "normal", dtype=jnp.float32, rngs: nnx.Rngs):
-    height, _, channels = image_shape
-    self.conv1 = nnx.Conv(channels, width, (4, 4), strides=(2, 2), padding="SAME",
-                          dtype=dtype, rngs=rngs, **dense_inits(init, 16 * channels))
-    self.conv2 = nnx.Conv(width, 2 * width, (4, 4), strides=(2, 2), padding="SAME",
-                          dtype=dtype, rngs=rngs, **dense_inits(init, 16 * width))
-    self.conv3 = nnx.Conv(2 * width, 4 * width, (3, 3), padding="SAME", dtype=dtype, rngs=rngs,
-                          **dense_inits(init, 9 * 2 * width)) if stages == 3 else None
-    features = (height // 4) ** 2 * (4 if stages == 3 else 2) * width
+    self.num_down, base = upsampling_stages(image_shape)
+    self.extra = stages == 3
+    c_in = image_shape[-1]
+    for i in range(1, self.num_down + 1):
+      c_out = width << (i - 1)
+      setattr(self, f"conv{i}", nnx.Conv(c_in, c_out, (4, 4), strides=(2, 2), padding="SAME",
+                                         dtype=dtype, rngs=rngs, **dense_inits(init, 16 * c_in)))
+      c_in = c_out
+    if self.extra:
+      setattr(self, f"conv{self.num_down + 1}", nnx.Conv(
+          c_in, 2 * c_in, (3, 3), padding="SAME", dtype=dtype, rngs=rngs,
+          **dense_inits(init, 9 * c_in)))
+    features = base * base * (2 if self.extra else 1) * c_in
     self.out = nnx.Linear(features, 1, dtype=dtype, rngs=rngs, **dense_inits(init, features))
     # Projection discriminator: logit += <embed(y), features>.
     self.embed = nnx.Embed(num_classes, features, rngs=rngs) if num_classes else None
 
   def __call__(self, img_BxHxWxC: jax.Array, labels_B: jax.Array | None = None) -> jax.Array:
-    h = jax.nn.leaky_relu(_strided_conv(self.conv1, img_BxHxWxC), 0.2)
-    h = jax.nn.leaky_relu(_strided_conv(self.conv2, h), 0.2)
-    if self.conv3 is not None:
-      h = jax.nn.leaky_relu(self.conv3(h), 0.2)
+    h = img_BxHxWxC
+    for i in range(1, self.num_down + 1):
+      h = jax.nn.leaky_relu(_strided_conv(getattr(self, f"conv{i}"), h), 0.2)
+    if self.extra:
+      h = jax.nn.leaky_relu(getattr(self, f"conv{self.num_down + 1}")(h), 0.2)
     return projection_logits(self.out, self.embed, h.reshape((h.shape[0], -1)), labels_B)
 
 
