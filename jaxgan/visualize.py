@@ -46,7 +46,7 @@ def save_gif(frame_paths: Sequence[str], path: str, frame_ms: int = 400) -> None
   for frame_path in frame_paths:
     try:
       with Image.open(frame_path) as image:
-        frames.append(image.convert("L"))
+        frames.append(image.convert("L" if image.mode in ("L", "1") else "RGB"))  # Grey or colour.
     except OSError as e:
       log.warning("%s left out of %s: %s", frame_path, path, e)
   if not frames:

@@ -106,3 +106,11 @@ def test_rgb_folder_trains_the_conditional_dcgan_and_generate_writes_nx32x32x3(t
   assert generate.returncode == 0, generate.stderr[-3000:]
   samples = np.load(out)
   assert samples.shape == (5, 32, 32, 3) and samples.dtype == np.uint8
+  walk = subprocess.run(
+      [sys.executable, "-m", "experiments.generate", f"--workdir={workdir}", "--num=4",
+       f"--output={tmp_path / 'walk.gif'}", "--interpolate"],
+      cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=300, check=False)
+  assert walk.returncode == 0, walk.stderr[-3000:]
+  for name in ("walk.gif", "walk.png", "run/samples/progress.gif"):
+    with Image.open(tmp_path / name) as picture:
+      assert picture.convert("RGB").getextrema() != picture.convert("L").convert("RGB").getextrema()
