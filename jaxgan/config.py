@@ -42,7 +42,7 @@ def default_config() -> ml_collections.ConfigDict:
   config.model.g_hidden = (128, 256, 512, 1024)
   config.model.d_hidden = (512, 256, 128, 64, 32)
   config.model.width = 0  # Unused by the MLP.
-  config.model.stages = 2  # DCGAN: 3 adds a stride-1 conv stage at 7x7 to G and D.
+  config.model.stages = 2  # DCGAN: 3 adds a stride-1 conv stage at the base size (7x7 at 28).
   config.model.init = "torch"  # PyTorch's uniform init; "normal" is DCGAN's N(0, 0.02).
   config.model.conditional = False
   config.model.d_spectral_norm = False  # Spectral normalisation of D's weights (one power step a step).
