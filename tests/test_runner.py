@@ -34,16 +34,21 @@ def _write_idx(path, array: np.ndarray) -> None:
     f.write(header + array.astype(np.uint8).tobytes())
 
 
-@pytest.fixture(scope="module")
-def tiny_idx_dir(tmp_path_factory):
-  """Four IDX files of NUM_IMAGES random 28x28 images (train and test)."""
-  path = tmp_path_factory.mktemp("idx")
+def write_tiny_idx_dir(path, num_images: int = NUM_IMAGES) -> str:
+  """Writes four IDX files of `num_images` random 28x28 images (train and test) to `path`."""
+  os.makedirs(path, exist_ok=True)
   rng = np.random.default_rng(0)
   for images_name, labels_name in (("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz"),
                                    ("t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz")):
-    _write_idx(path / images_name, rng.integers(0, 256, (NUM_IMAGES, 28, 28)))
-    _write_idx(path / labels_name, rng.integers(0, 10, (NUM_IMAGES,)))
+    _write_idx(os.path.join(path, images_name), rng.integers(0, 256, (num_images, 28, 28)))
+    _write_idx(os.path.join(path, labels_name), rng.integers(0, 10, (num_images,)))
   return str(path)
+
+
+@pytest.fixture(scope="module")
+def tiny_idx_dir(tmp_path_factory):
+  """Four IDX files of NUM_IMAGES random 28x28 images (train and test)."""
+  return write_tiny_idx_dir(tmp_path_factory.mktemp("idx"))
 
 
 def _smoke_config(idx_dir, **overrides):

@@ -21,8 +21,8 @@ def _sweep(workdir, idx_dir, *extra):
 
 
 @pytest.mark.slow
-def test_sweep_trains_two_variants_and_writes_their_table(mnist_idx_dir, tmp_path):
-  result = _sweep(tmp_path, mnist_idx_dir, "--sweep=loss.generator=hinge,non_saturating")
+def test_sweep_trains_two_variants_and_writes_their_table(tiny_idx_dir, tmp_path):
+  result = _sweep(tmp_path, tiny_idx_dir, "--sweep=loss.generator=hinge,non_saturating")
   assert result.returncode == 0, result.stderr[-2000:]
   with open(tmp_path / "sweep.csv") as f:
     rows = list(csv.DictReader(f))
@@ -37,7 +37,7 @@ def test_sweep_trains_two_variants_and_writes_their_table(mnist_idx_dir, tmp_pat
     table = f.read().splitlines()
   assert table[0].startswith("| variant | minutes | fcd |") and len(table) == 4
   # A rerun reuses the finished variants.
-  again = _sweep(tmp_path, mnist_idx_dir, "--sweep=loss.generator=hinge,non_saturating")
+  again = _sweep(tmp_path, tiny_idx_dir, "--sweep=loss.generator=hinge,non_saturating")
   assert again.returncode == 0 and again.stdout.splitlines() == open(tmp_path / "sweep.md").read().splitlines()
 
 
