@@ -128,13 +128,11 @@ def test_import_then_stock_tfds_data_source_reads_back_exactly(tiny):
                                   _sorted_rows(images, labels))
 
 
-def test_prepare_is_idempotent_and_fast_the_second_time(tiny):
+def test_prepare_is_idempotent_and_rewrites_nothing_the_second_time(tiny):
   from jaxgan import tfds_import  # pylint: disable=import-outside-toplevel
   variant = tfds_import.variant_dir("mnist", tiny["tfds_dir"])
   before = {f: os.stat(os.path.join(variant, f)).st_mtime_ns for f in os.listdir(variant)}
-  start = time.perf_counter()
   assert tfds_import.prepare("mnist", tiny["idx_dir"], tiny["tfds_dir"]) == variant
-  assert time.perf_counter() - start < 1.0
   assert {f: os.stat(os.path.join(variant, f)).st_mtime_ns for f in os.listdir(variant)} == before
 
 
