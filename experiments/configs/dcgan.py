@@ -5,7 +5,10 @@ a spectrally normalised projection D are conditioned on the cluster ids, which c
 alone; samples draw the clusters in proportion to their sizes. Without them the same network puts
 much of its mass between digit shapes (docs/sweeps.md). G at 2e-4 and D at 4e-4 with
 Adam(0.5, 0.999), generator EMA, 15000 steps, evaluated every 2500 steps at N = 2000 to keep the
-best checkpoint. Results: README, Results.
+best checkpoint. Measured at N = 10000: FCD 4.02 (3.85x real), score 9.23, class KL 0.0022,
+precision 0.73, recall 0.82; 36 minutes on a 2-core CPU shared with other jobs (the same network
+and step cost as `cgan.py`, 11.9 minutes alone). Without clusters the same recipe stayed at 40x
+real (N = 2000) after 5000 steps. Results: README, Results.
 """
 
 from jaxgan import config as config_lib

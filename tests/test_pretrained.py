@@ -1,0 +1,78 @@
+"""Pretrained generators: export from a run, load with its sha256 checked, sample; the shipped ones."""
+
+import json
+import os
+import subprocess
+import sys
+
+import jax
+import numpy as np
+import pytest
+
+from jaxgan import checkpoint, evaluation, pretrained, run_eval, sampling
+from jaxgan.errors import ConfigError, JaxganError
+from tests.conftest import REPO_ROOT
+from tests.test_clusters import self_conditioned_run  # noqa: F401  (a fixture)
+from tests.test_runner import tiny_idx_dir  # noqa: F401  (a fixture)
+
+
+def test_an_exported_generator_draws_the_runs_images(self_conditioned_run, tmp_path):  # noqa: F811
+  pretrained.export(self_conditioned_run, "mnist_dcgan", command="test", metrics={}, best=False,
+                    directory=str(tmp_path))
+  config, state, spec = checkpoint.restore_run(self_conditioned_run)
+  key = jax.random.PRNGKey(3)
+  expected = sampling.sample_images(spec, state, key, 20, mode=config.sampling, seed=config.seed)
+  p_config, p_state, p_spec = pretrained.load("mnist_dcgan", str(tmp_path))
+  assert p_spec.label_prior == spec.label_prior
+  got = sampling.sample_images(p_spec, p_state, key, 20, mode=p_config.sampling)
+  np.testing.assert_array_equal(got, expected)
+  info = json.loads((tmp_path / "mnist_dcgan.json").read_text())
+  assert info["config"]["data"]["idx_dir"] == ""
+
+
+def test_a_damaged_or_unknown_pretrained_generator_is_refused(self_conditioned_run, tmp_path):  # noqa: F811
+  pretrained.export(self_conditioned_run, "mnist_cgan", command="test", metrics={}, best=False,
+                    directory=str(tmp_path))
+  with open(tmp_path / "mnist_cgan.msgpack", "r+b") as f:
+    f.seek(100)
+    byte = f.read(1)
+    f.seek(100)
+    f.write(bytes([byte[0] ^ 1]))
+  with pytest.raises(JaxganError, match="does not match"):
+    pretrained.load("mnist_cgan", str(tmp_path))
+  with pytest.raises(ConfigError, match="expected one of"):
+    pretrained.load("cifar_gan", str(tmp_path))
+
+
+@pytest.mark.parametrize("name", pretrained.NAMES)
+def test_the_shipped_generators_load_and_sample(name):
+  images = pretrained.sample(name, num=10, seed=1)
+  assert images.shape == (10, 28, 28, 1) and images.dtype == np.uint8
+  assert images.std() > 20  # Drawn digits, not a constant image.
+
+
+def test_generate_draws_sevens_from_the_shipped_conditional_generator(tmp_path):
+  output = tmp_path / "sevens.npy"
+  result = subprocess.run([sys.executable, "-m", "experiments.generate", "--pretrained=mnist_cgan",
+                           "--label=7", "--num=200", f"--output={output}"],
+                          cwd=REPO_ROOT, capture_output=True, text=True, check=False)
+  assert result.returncode == 0, result.stderr
+  _, logits_NxC = evaluation.features_and_logits(evaluation.load_evaluator(),
+                                                 np.load(output)[..., None])
+  assert np.mean(np.argmax(logits_NxC, axis=1) == 7) > 0.9
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", pretrained.NAMES)
+def test_the_shipped_generators_reproduce_their_recorded_fcd(name, mnist_idx_dir):
+  """FCD at N = 2000 within 5% of the value recorded when the weights were exported."""
+  config, state, spec = pretrained.load(name)
+  config.data.source, config.data.idx_dir = "idx", mnist_idx_dir
+  with open(os.path.join(pretrained.WEIGHTS_DIR, f"{name}.json")) as f:
+    recorded = json.load(f)["metrics"]["fcd_n2000"]
+  evaluator = evaluation.load_evaluator()
+  reference = evaluation.load_reference(evaluator, config.data)
+  sample = sampling.Sampler(spec, config.sampling)
+  metrics = run_eval.evaluate_state(sample, state, run_eval.eval_key(0), 2000, evaluator, reference,
+                                    kid_subsets=10)
+  assert metrics["fcd"] == pytest.approx(recorded, rel=0.05)
