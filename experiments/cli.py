@@ -62,6 +62,18 @@ def _check_overrides(name: str, argv: list[str]) -> None:
                         f"{match.group(1)!r}; {hint}")
 
 
+def _config_file_first(name: str, argv: list[str]) -> None:
+  """Moves `--NAME=FILE` (or `--NAME FILE`) in `argv` before every `--NAME.FIELD` override, which
+  ml_collections otherwise refuses: overrides apply to the file whatever their order."""
+  for i, arg in enumerate(argv[1:], 1):
+    if arg in (f"--{name}", f"-{name}") and i + 1 < len(argv):
+      argv[1:1] = [argv.pop(i), argv.pop(i)]
+      return
+    if re.match(rf"--?{re.escape(name)}=", arg):
+      argv.insert(1, argv.pop(i))
+      return
+
+
 def define_config_file(name: str, default: str, help_string: str) -> flags.FlagHolder:
   """config_flags.DEFINE_config_file of a run config (locked), and --print_config.
 
@@ -71,6 +83,7 @@ def define_config_file(name: str, default: str, help_string: str) -> flags.FlagH
   """
   try:
     _check_overrides(name, sys.argv)
+    _config_file_first(name, sys.argv)
     flags.DEFINE_bool("print_config", False, f"Print the resolved --{name} (every field, after the "
                       f"--{name}.FIELD overrides) and exit.")
     holder = config_flags.DEFINE_config_file(

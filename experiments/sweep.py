@@ -170,6 +170,9 @@ def _train(variant: Variant, base_args: list[str], workdir: str, progress) -> di
   failure = f"exit {code}" if code != 0 or not os.path.exists(eval_path) else None
   if not failure and _key(checkpoint.load_config(folder)) != _key(variant.config):
     failure = "trained another config"  # The config was not passed on whole: never a row for it.
+  if code == Interrupted.exit_code:  # Ctrl-C: the variant saved its latest step and stopped.
+    progress(f"stopped by Ctrl-C after {minutes:.1f} min")
+    return dict(variant=variant.name, minutes=minutes, error="stopped by Ctrl-C")
   if failure:
     progress(f"failed ({failure}) after {minutes:.1f} min, see {log_path}")
     return dict(variant=variant.name, minutes=minutes, error=f"{failure}, see {log_path}")

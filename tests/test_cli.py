@@ -64,6 +64,17 @@ def test_print_config_resolves_the_default_config_from_any_folder(module, tmp_pa
   assert not list(tmp_path.iterdir())
 
 
+@pytest.mark.parametrize("config_flags", [["--config=experiments/configs/smoke.py"],
+                                          ["--config", "experiments/configs/smoke.py"]])
+def test_overrides_before_the_config_file_apply_to_it(config_flags):
+  result = _command("experiments.mnist_gan", "--config.num_steps=7", *config_flags,
+                    "--config.batch_size=16", "--print_config")
+  assert result.wait() == 0, result.stderr.read()
+  printed = "\n" + result.stdout.read()
+  assert "\nnum_steps: 7\n" in printed and "\nbatch_size: 16\n" in printed
+  assert "\n  latent_dim: 16\n" in printed  # smoke.py's, not the default's 96.
+
+
 def test_preparing_tfds_offline_prints_only_its_own_lines(tiny_idx_dir, tmp_path):
   """No TensorFlow start-up notes, TFDS sizes ("Unknown size"), progress bars or OpenCV advice."""
   process = _command("experiments.mnist_gan", SMOKE, "--config.num_steps=2",

@@ -116,8 +116,9 @@ def test_ctrl_c_in_a_sweep_stops_its_variants_after_saving(tiny_idx_dir, tmp_pat
   os.killpg(sweep.pid, signal.SIGINT)
   code, lines = _finish(sweep)
   assert code == 130, lines
-  assert lines == ["stopped by Ctrl-C: the running variants saved their latest step; rerun the "
-                   "same command to resume them"], lines
+  assert lines[-2:] == [f"[1/2] seed=1: stopped by Ctrl-C after {lines[-2].split()[-2]} min",
+                        "stopped by Ctrl-C: the running variants saved their latest step; rerun the "
+                        "same command to resume them"], lines
   train_log = (tmp_path / "seed=1" / "train.log").read_text().split("\n")
   stopped = [line for line in train_log if line.startswith("stopped by Ctrl-C at step ")]
   assert len(stopped) == 1, train_log[-3:]

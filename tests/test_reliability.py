@@ -379,8 +379,8 @@ def test_nonfinite_steps_are_skipped_never_saved_and_stop_the_run(damaged_runs):
   # Step 1 makes the weights about 1e30 (finite); from step 2 on every loss and gradient overflows.
   assert cli.lines()[-1] == (
       "error: training diverged: 3 non-finite steps in a row up to step 4 "
-      "(config.max_nonfinite_steps=3): g_loss, d_loss, real_loss, fake_loss, g_grad_norm, "
-      "d_grad_norm not finite; those updates were skipped, so every checkpoint is finite; try a "
+      "(config.max_nonfinite_steps=3): d_fake, d_grad_norm, d_loss, d_real, fake_loss, "
+      "g_grad_norm, g_loss, real_loss not finite; those updates were skipped, so every checkpoint is finite; try a "
       "lower learning rate")
   states = []
   with checkpoint.Checkpoints(str(workdir / "checkpoints"), create=False) as ckpts:
@@ -417,8 +417,8 @@ def _bad_cases(tmp, reference, idx_dir):
       ("checkpoints_is_a_file", smoke(ckpt_file), {},
        f"error: checkpoint folder {ckpt_file / 'checkpoints'} is a file"),
       ("checkpoint_of_another_model", smoke(other, "--config.model.g_hidden=(32,48)"), {},
-       f"error: the checkpoint at step {NUM_STEPS} in {other / 'checkpoints'} does not fit the "
-       "config: g_batch_stats/norms/1/mean is float32[64] in the checkpoint but float32[48]"),
+       f"error: --workdir={other} holds a run of another config (step {NUM_STEPS}): "
+       "model.g_hidden (32, 64) -> (32, 48); use a new --workdir, or the saved values to resume it"),
       ("missing_step", ["--workdir", reference, "--step=7", f"--output={tmp / 'x.npy'}"], {},
        f"error: no checkpoint at step 7 in {reference / 'checkpoints'} (found steps "),
       ("batch_not_divisible_by_devices", smoke(tmp / "b12", "--config.batch_size=12"),
