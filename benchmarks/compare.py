@@ -67,7 +67,7 @@ def main(argv=None) -> None:
                  **{f"{name}_steps_per_s": round(v, 2) for name, v in median.items()},
                  **{name: round(v, 2) for name, v in ratio.items()},
                  jax_utilization=round(statistics.median(utilization), 3))
-  print(f"median steps/s: " + ", ".join(f"{n} {v:.1f}" for n, v in median.items()))
+  print("median steps/s: " + ", ".join(f"{n} {v:.1f}" for n, v in median.items()))
   print(f"JAX / PyTorch eager {ratio['jax_over_torch_eager']:.2f}x, "
         f"JAX / torch.compile {ratio['jax_over_torch_compile']:.2f}x (median of per-round ratios)")
   print(json.dumps(summary))

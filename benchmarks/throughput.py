@@ -11,7 +11,6 @@ prints the median over repeats. The last line of output is one JSON object.
 import json
 import os
 import statistics
-import sys
 import time
 
 from absl import app, flags
@@ -47,7 +46,6 @@ def _median_rate(fn, work: float, repeats: int) -> float:
 def peak_matmul_gflop_s(size: int, dtype, repeats: int = 5) -> float:
   """GFLOP/s of a large jitted square matmul in `dtype` on the default device."""
   import jax
-  import jax.numpy as jnp
   a = jax.random.normal(jax.random.PRNGKey(0), (size, size), dtype)
   b = jax.random.normal(jax.random.PRNGKey(1), (size, size), dtype)
   matmul = jax.jit(lambda a, b: a @ b)
@@ -71,14 +69,13 @@ def measure(config, *, steps: int, repeats: int, num_devices: int | None = None,
   """Times the train step of `config`; returns the benchmark record (see module docstring)."""
   import jax
   import numpy as np
-  from jaxgan import data as data_lib
-  from jaxgan import gan, models, parallel, rng
+  from jaxgan import data as data_lib, datasets, gan, models, parallel, rng
 
   mesh = parallel.make_mesh(num_devices)
   parallel.check_batch_size(config.batch_size, mesh)
   replicated = parallel.replicated(mesh)
   if data == "config":
-    images_N, labels_N = data_lib.load_split(config.data, "train")
+    images_N, labels_N = datasets.load_split(config.data, "train")
   else:
     np_rng = np.random.default_rng(0)
     images_N = np_rng.integers(0, 256, MNIST_SHAPE, dtype=np.uint8)

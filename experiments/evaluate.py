@@ -12,7 +12,7 @@ import json
 from absl import flags
 
 from experiments import cli
-from jaxgan import checkpoint, evaluation, run_eval, sampling
+from jaxgan import evaluation, restore, run_eval, sampling
 from jaxgan.errors import ConfigError
 
 _WORKDIR = flags.DEFINE_string("workdir", None, "The training run's directory.")
@@ -32,7 +32,7 @@ def main():
     raise ConfigError("--best and --step exclude each other")
   if _KID_SUBSETS.value < 1:
     raise ConfigError(f"--kid_subsets: got {_KID_SUBSETS.value}, expected an integer >= 1")
-  config, state, spec = checkpoint.restore_run(_WORKDIR.value, _STEP.value, best=_BEST.value)
+  config, state, spec = restore.restore_run(_WORKDIR.value, _STEP.value, best=_BEST.value)
   config.sampling = _SAMPLING.value or config.sampling
   if config.data.source == "folder":
     raise ConfigError(f"the run trained on the images in {config.data.folder}; no evaluator exists "
@@ -41,7 +41,7 @@ def main():
     raise ConfigError(f"the run trained on {config.data.dataset!r}; the evaluator only measures "
                       f"{', '.join(run_eval.EVAL_DATASETS)}")
   evaluator = evaluation.load_evaluator()
-  reference = evaluation.load_reference(evaluator, config.data)
+  reference = run_eval.load_reference(evaluator, config.data)
   run_eval.check_num(_NUM.value, reference, "--num")
   key = run_eval.eval_key(config.seed if _SEED.value is None else _SEED.value)
   sample = sampling.Sampler(spec, config.sampling, config.seed)

@@ -12,7 +12,7 @@ import json
 from absl import flags
 
 from experiments import cli
-from jaxgan import checkpoint, evaluation, pretrained, run_eval, sampling
+from jaxgan import evaluation, pretrained, restore, run_eval, sampling
 
 _WORKDIR = flags.DEFINE_string("workdir", None, "The training run's directory.", required=True)
 _NAME = flags.DEFINE_enum("name", None, list(pretrained.NAMES), "The pretrained generator's name.",
@@ -23,9 +23,9 @@ _NUM = 2000
 
 
 def main():
-  config, state, spec = checkpoint.restore_run(_WORKDIR.value, best=_BEST.value)
+  config, state, spec = restore.restore_run(_WORKDIR.value, best=_BEST.value)
   evaluator = evaluation.load_evaluator()
-  reference = evaluation.load_reference(evaluator, config.data)
+  reference = run_eval.load_reference(evaluator, config.data)
   sample = sampling.Sampler(spec, config.sampling, config.seed)
   metrics = run_eval.evaluate_state(sample, state, run_eval.eval_key(0), _NUM, evaluator, reference,
                                     kid_subsets=10)  # The same images as the exported generator's.

@@ -23,7 +23,7 @@ import numpy as np
 from absl import flags
 
 from experiments import cli
-from jaxgan import checkpoint, pretrained, sampling, visualize
+from jaxgan import pretrained, restore, sampling, visualize
 from jaxgan.errors import ConfigError
 
 _WALK_SCALE = 4  # A latent walk's GIF and PNG strip are enlarged this many times.
@@ -60,7 +60,7 @@ def main():
       raise ConfigError("--step, --best and --sampling apply to --workdir runs, not --pretrained")
     config, state, spec = pretrained.load(_PRETRAINED.value)
   else:
-    config, state, spec = checkpoint.restore_run(_WORKDIR.value, _STEP.value, best=_BEST.value)
+    config, state, spec = restore.restore_run(_WORKDIR.value, _STEP.value, best=_BEST.value)
     config.sampling = _SAMPLING.value or config.sampling
   key = jax.random.PRNGKey(_SEED.value)
   try:

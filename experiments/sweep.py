@@ -35,7 +35,8 @@ from absl import flags
 from ml_collections import config_flags
 
 from experiments import cli
-from jaxgan import checkpoint, config_validation, resume, run_eval
+from jaxgan import config_validation, resume, run_eval
+from jaxgan import workdir as workdir_lib
 from jaxgan.errors import ConfigError, Interrupted, JaxganError
 
 _CONFIG = cli.define_config_file("config", "experiments/configs/mlp_gan.py",
@@ -168,7 +169,7 @@ def _train(variant: Variant, base_args: list[str], workdir: str, progress) -> di
   minutes = (time.perf_counter() - start) / 60
   eval_path = os.path.join(folder, run_eval.EVAL_FILE)
   failure = f"exit {code}" if code != 0 or not os.path.exists(eval_path) else None
-  if not failure and _key(checkpoint.load_config(folder)) != _key(variant.config):
+  if not failure and _key(workdir_lib.load_config(folder)) != _key(variant.config):
     failure = "trained another config"  # The config was not passed on whole: never a row for it.
   if code == Interrupted.exit_code:  # Ctrl-C: the variant saved its latest step and stopped.
     progress(f"stopped by Ctrl-C after {minutes:.1f} min")

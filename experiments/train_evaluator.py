@@ -20,7 +20,7 @@ from jaxgan import data as data_lib
 from jaxgan import evaluation, idx
 from jaxgan.errors import ConfigError
 
-_IDX_DIR = flags.DEFINE_string("idx_dir", os.environ.get("JAXGAN_MNIST_IDX_DIR", ""),
+_IDX_DIR = flags.DEFINE_string("idx_dir", "",
                                "Folder of the four MNIST IDX .gz files (default: $JAXGAN_MNIST_IDX_DIR).")
 _SEED = flags.DEFINE_integer("seed", 0, "Random seed.")
 _OUTPUT = flags.DEFINE_string("output", evaluation.WEIGHTS_DIR, "Folder for the weights and JSON.")
@@ -99,12 +99,13 @@ def train(idx_dir: str, seed: int, epochs: int, batch_size: int, learning_rate: 
 
 
 def main():
-  if not _IDX_DIR.value:
+  idx_dir = idx.resolve_idx_dir(_IDX_DIR.value)
+  if not idx_dir:
     raise ConfigError("--idx_dir is empty: pass the MNIST IDX folder or set JAXGAN_MNIST_IDX_DIR")
   for name in idx.IDX_FILES["train"] + idx.IDX_FILES["test"]:
-    if not os.path.exists(os.path.join(_IDX_DIR.value, name)):
-      raise ConfigError(f"--idx_dir: {os.path.join(_IDX_DIR.value, name)} does not exist")
-  evaluator, test_accuracy, seconds = train(_IDX_DIR.value, _SEED.value, _EPOCHS.value,
+    if not os.path.exists(os.path.join(idx_dir, name)):
+      raise ConfigError(f"--idx_dir: {os.path.join(idx_dir, name)} does not exist")
+  evaluator, test_accuracy, seconds = train(idx_dir, _SEED.value, _EPOCHS.value,
                                             _BATCH_SIZE.value, _LEARNING_RATE.value,
                                             _MAX_SHIFT.value)
   command = (f"python -m experiments.train_evaluator --seed={_SEED.value} --epochs={_EPOCHS.value} "

@@ -4,11 +4,11 @@ orbax writes each step into `STEP.orbax-checkpoint-tmp` and renames it when comp
 killed mid-save leaves only that temporary folder, which the next `Checkpoints` removes. What orbax
 leaves to its caller is handled here: it trusts step folder names (`restore` falls back past a step
 that does not restore), and its background save errors surface only when waited for (`save`, `wait`
-and `close` raise them as one-line CheckpointErrors). `restore_run` rebuilds a run from its workdir.
+and `close` raise them as one-line CheckpointErrors). It knows the state pytree only;
+`jaxgan.restore` rebuilds a run from its workdir.
 """
 
 import dataclasses
-import json
 import logging
 import os
 import re
@@ -18,20 +18,15 @@ from typing import Any
 
 import jax
 import jax.numpy as jnp
-import ml_collections
 import orbax.checkpoint as ocp
 
-from jaxgan import config as config_lib
-from jaxgan import config_validation, gan
 from jaxgan.errors import CheckpointError
 from jaxgan.state import GANState
 
 log = logging.getLogger(__name__)
 
 UNRESTORABLE_SUFFIX = ".unrestorable"  # A step folder that failed to restore is renamed STEP + this.
-_OPEN_ATTEMPTS = 5  # Opens of a checkpoint folder that a training run may be writing.
-LATEST_DIR, BEST_DIR = "checkpoints", "checkpoints_best"  # In a workdir: the latest steps, the best.
-CONFIG_FILE = "config.json"  # In a workdir: the resolved config of the run.
+OPEN_ATTEMPTS = 5  # Opens of a checkpoint folder that a training run may be writing.
 
 
 class CheckpointRequestError(CheckpointError):
@@ -111,7 +106,7 @@ class Checkpoints:
     self._failed = False
     if os.path.exists(self.directory) and not os.path.isdir(self.directory):
       raise CheckpointRequestError(f"checkpoint folder {self.directory} is a file")
-    for attempt in range(_OPEN_ATTEMPTS):
+    for attempt in range(OPEN_ATTEMPTS):
       try:
         self._manager = ocp.CheckpointManager(
             self.directory,
@@ -122,7 +117,7 @@ class Checkpoints:
       except (OSError, ValueError) as e:
         # A reader (generate, evaluate) can list the folder while a training run renames a
         # finished save into place; it opens the folder again.
-        if create or attempt == _OPEN_ATTEMPTS - 1 or not os.path.isdir(self.directory):
+        if create or attempt == OPEN_ATTEMPTS - 1 or not os.path.isdir(self.directory):
           raise CheckpointError(
               f"cannot open checkpoint folder {self.directory}: {_reason(e)}") from e
         time.sleep(0.2)
@@ -268,63 +263,3 @@ class Checkpoints:
 
   def __exit__(self, *exc):
     self.close()
-
-
-def load_config(workdir: str) -> ml_collections.ConfigDict:
-  """The resolved config a run saved in WORKDIR/config.json, over the defaults of the fields that
-  the run's version of jaxgan did not have yet (each new field's default keeps the old behaviour)."""
-  path = os.path.join(workdir, CONFIG_FILE)
-  if not os.path.isfile(path):
-    raise CheckpointError(f"{path} not found; is {workdir} the workdir of a training run?")
-  try:
-    with open(path) as f:
-      saved = json.load(f)
-    config = config_lib.default_config()
-    config.sampling = "running"  # What a run saved before the sampling setting used.
-    with config.unlocked():
-      _merge(config, saved)
-    return config
-  except (OSError, ValueError, TypeError) as e:
-    raise CheckpointError(f"{path} cannot be read ({type(e).__name__}: {e}); it is rewritten by the "
-                          "next training run in that workdir") from e
-
-
-def _merge(config: ml_collections.ConfigDict, saved: dict) -> None:
-  for name, value in saved.items():
-    if isinstance(value, dict) and isinstance(config.get(name), ml_collections.ConfigDict):
-      _merge(config[name], value)
-    else:
-      config[name] = tuple(value) if isinstance(value, list) else value
-
-
-def restore_run(workdir: str, step: int | None = None, *, best: bool = False
-                ) -> tuple[ml_collections.ConfigDict, GANState, gan.GANSpec]:
-  """(config, state, spec) of a training run: its config.json and checkpoint `step` (None: latest).
-
-  `best`: from the best checkpoint by FCD (checkpoints_best/) instead of the latest ones.
-  """
-  config = load_config(workdir)
-  config_validation.validate(config)
-  directory = os.path.join(workdir, BEST_DIR if best else LATEST_DIR)
-  if not os.path.isdir(directory):
-    raise CheckpointError(f"no checkpoint folder {directory}" + (
-        "; the best checkpoint is kept only when config.eval_every_steps > 0" if best else ""))
-  for attempt in range(_OPEN_ATTEMPTS):
-    with Checkpoints(directory, create=False) as ckpts:
-      resolved = ckpts.resolve_step(step)
-      try:
-        info = ckpts.run_info(resolved)
-        prior = info.get("label_prior")
-        target, spec = gan.init_state_compiled(config, info["image_shape"], info["num_classes"],
-                                               abstract=True,
-                                               label_prior=None if prior is None else tuple(prior))
-        device = jax.sharding.SingleDeviceSharding(jax.devices()[0])
-        target = jax.tree.map(lambda x: jax.ShapeDtypeStruct(x.shape, x.dtype, sharding=device),
-                              target)
-        return config, ckpts.restore(target, resolved), spec
-      except CheckpointError:
-        # A run training in this workdir removes its old steps: the latest one can vanish while it
-        # is read. Then the new latest is read instead.
-        vanished = not os.path.isdir(os.path.join(directory, str(resolved)))
-        if step is not None or not vanished or attempt == _OPEN_ATTEMPTS - 1:
-          raise

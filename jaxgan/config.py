@@ -4,8 +4,6 @@
 here, once; the configs in experiments/configs/ start from it and change values only.
 """
 
-import os
-
 import ml_collections
 
 
@@ -39,10 +37,11 @@ def default_config() -> ml_collections.ConfigDict:
   config.model = ml_collections.ConfigDict()
   config.model.name = "mlp"
   config.model.latent_dim = 96
-  config.model.g_hidden = (128, 256, 512, 1024)
-  config.model.d_hidden = (512, 256, 128, 64, 32)
-  config.model.width = 0  # Unused by the MLP.
-  config.model.stages = 2  # DCGAN: 3 adds a stride-1 conv stage at the base size (7x7 at 28).
+  # Family fields: another model.name refuses them unless at their default.
+  config.model.g_hidden = (128, 256, 512, 1024)  # MLP only.
+  config.model.d_hidden = (512, 256, 128, 64, 32)  # MLP only.
+  config.model.width = 0  # DCGAN only (>= 1): features of its last hidden stage (14x14xw at 28).
+  config.model.stages = 2  # DCGAN only: 3 adds a stride-1 conv stage at the base size (7x7 at 28).
   config.model.init = "torch"  # PyTorch's uniform init; "normal" is DCGAN's N(0, 0.02).
   config.model.conditional = False
   config.model.d_spectral_norm = False  # Spectral normalisation of D's weights (one power step a step).
@@ -58,32 +57,50 @@ def default_config() -> ml_collections.ConfigDict:
   config.optimizer.eps = 1e-8
   config.optimizer.weight_decay = 1e-4
 
-  config.loss = ml_collections.ConfigDict()
-  config.loss.generator = "non_saturating"  # Or minimax, hinge, least_squares.
-  config.loss.discriminator = "bce"  # Or hinge, least_squares.
-  config.loss.r1_gamma = 0.0  # > 0 adds gamma / 2 * R1 (real-data gradient penalty) to the D loss ...
-  config.loss.r1_every = 1  # ... every r1_every steps (lazy; scaled so its mean is the same).
+  config.loss = _loss_config()
+  config.data = _data_config()
+  # Warnings at log steps (jaxgan.health); they never stop a run.
+  config.health = _health_config()
+  return config
+
+
+def _loss_config() -> ml_collections.ConfigDict:
+  """The G and D losses and their regularisers."""
+  loss = ml_collections.ConfigDict()
+  loss.generator = "non_saturating"  # Or minimax, hinge, least_squares.
+  loss.discriminator = "bce"  # Or hinge, least_squares.
+  loss.r1_gamma = 0.0  # > 0 adds gamma / 2 * R1 (real-data gradient penalty) to the D loss ...
+  loss.r1_every = 1  # ... every r1_every steps (lazy; scaled so its mean is the same).
   # The original code also added 0.05 * mean|fake - real| to the G loss. That pulls each fake towards an
   # unrelated real image of the batch, and the tutorial's text leaves it out, so it is off by default.
-  config.loss.l1_weight = 0.0
+  loss.l1_weight = 0.0
+  return loss
 
-  config.data = ml_collections.ConfigDict()
-  config.data.dataset = "mnist"  # Any TFDS image dataset by name (source "tfds").
+
+def _data_config() -> ml_collections.ConfigDict:
+  """Where the images come from and how they are read."""
+  data = ml_collections.ConfigDict()
+  data.dataset = "mnist"  # Any TFDS image dataset by name (source "tfds").
   # "idx": numpy-only reader of the four IDX .gz files; "folder": the images under data.folder.
-  config.data.source = "tfds"
-  config.data.folder = ""
-  config.data.image_size = 0  # > 0: images resized and centre-cropped to this square size.
-  config.data.channels = 0  # 1 (grey) or 3 (RGB); 0: as the data are.
-  # A URL prefix serving the dataset's download files under their own names, instead of their URLs.
-  config.data.download_mirror = os.environ.get("JAXGAN_TFDS_MIRROR", "")
-  config.data.idx_dir = os.environ.get("JAXGAN_MNIST_IDX_DIR", "")
-  config.data.tfds_data_dir = os.environ.get("TFDS_DATA_DIR", "")
-  config.data.range = "unit"  # [0, 1] as ToTensor; "symmetric" is [-1, 1].
+  data.source = "tfds"
+  data.folder = ""
+  data.image_size = 0  # > 0: images resized and centre-cropped to this square size.
+  data.channels = 0  # 1 (grey) or 3 (RGB); 0: as the data are.
+  # The machine's data paths. Empty: read from the environment when the data are loaded, so that a
+  # run's config.json holds no path of the machine it trained on.
+  # A URL prefix serving the dataset's download files under their own names ($JAXGAN_TFDS_MIRROR).
+  data.download_mirror = ""
+  data.idx_dir = ""  # The four IDX .gz files ($JAXGAN_MNIST_IDX_DIR).
+  data.tfds_data_dir = ""  # $TFDS_DATA_DIR, else TFDS's default.
+  data.range = "unit"  # [0, 1] as ToTensor; "symmetric" is [-1, 1].
+  return data
 
-  # Warnings at log steps (jaxgan.health); they never stop a run.
-  config.health = ml_collections.ConfigDict()
-  config.health.d_loss_floor = 1e-3  # D has won: d_loss below this ...
-  config.health.d_loss_patience = 5  # ... for this many log steps in a row.
-  config.health.min_sample_distance = 0.005  # Collapse: RMS pixel distance between grid samples.
-  config.health.max_grad_norm = 1000.0  # Exploding gradients: g_grad_norm or d_grad_norm above this.
-  return config
+
+def _health_config() -> ml_collections.ConfigDict:
+  """The thresholds of the health warnings at log steps."""
+  health = ml_collections.ConfigDict()
+  health.d_loss_floor = 1e-3  # D has won: d_loss below this ...
+  health.d_loss_patience = 5  # ... for this many log steps in a row.
+  health.min_sample_distance = 0.005  # Collapse: RMS pixel distance between grid samples.
+  health.max_grad_norm = 1000.0  # Exploding gradients: g_grad_norm or d_grad_norm above this.
+  return health

@@ -8,7 +8,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from jaxgan import config as config_lib
-from jaxgan import data, losses, models, sampling
+from jaxgan import data, datasets, idx, losses, models, sampling
 from jaxgan.errors import ConfigError
 from jaxgan.models import layers
 
@@ -105,7 +105,7 @@ CHECKS: dict[str, Callable[[Any], str | None]] = {
     "data.dataset": lambda v: None if isinstance(v, str) and v.strip() else "a TFDS dataset name",
     "data.image_size": _int(0),
     "data.channels": lambda v: None if v in (0, 1, 3) and _is_int(v) else "0, 1 or 3",
-    "data.source": _one_of(data.SOURCES),
+    "data.source": _one_of(datasets.SOURCES),
     "data.range": _one_of(data.RANGES),
     "health.d_loss_floor": _float(0.0),
     "health.d_loss_patience": _int(1),
@@ -147,6 +147,19 @@ def _fail(field: str, message: str):
   raise ConfigError(f"config.{field}: {message}")
 
 
+# Model fields that one family of networks reads: with another model.name they keep their default.
+FAMILY_FIELDS = {"model.g_hidden": "mlp", "model.d_hidden": "mlp", "model.width": "dcgan",
+                 "model.stages": "dcgan"}
+
+
+def _check_family_fields(values: dict[str, Any]) -> None:
+  defaults = flatten(config_lib.default_config())
+  for field, family in FAMILY_FIELDS.items():
+    if values["model.name"] != family and values[field] != defaults[field]:
+      _fail(field, f"got {values[field]!r}, but only model {family} reads it (model.name is "
+            f"{values['model.name']!r}); leave it at {defaults[field]!r}")
+
+
 def validate(config) -> None:
   """Raises ConfigError naming the first invalid field of `config` and what it allows.
 
@@ -165,6 +178,7 @@ def validate(config) -> None:
       _fail(field, f"got {values[field]!r}, expected {expected}")
   if values["num_steps"] == 0 and values["num_epochs"] == 0:
     _fail("num_epochs", "num_epochs and num_steps are both 0; set one of them > 0")
+  _check_family_fields(values)
   if values["model.name"] == "dcgan" and values["model.width"] < 1:
     _fail("model.width", f"got {values['model.width']!r}, expected an integer >= 1 for model dcgan")
   if values["model.clusters"] and values["model.conditional"]:
@@ -174,6 +188,6 @@ def validate(config) -> None:
     _fail("model.clusters", "got 1, expected 0 (off) or at least 2 clusters")
   if values["data.source"] == "folder" and not values["data.folder"]:
     _fail("data.folder", "empty while data.source is 'folder'; set --config.data.folder=DIR")
-  if values["data.source"] == "idx" and not values["data.idx_dir"]:
+  if values["data.source"] == "idx" and not idx.resolve_idx_dir(values["data.idx_dir"]):
     _fail("data.idx_dir", "empty while data.source is 'idx'; set --config.data.idx_dir or the "
           "JAXGAN_MNIST_IDX_DIR environment variable to the folder of the four MNIST .gz files")

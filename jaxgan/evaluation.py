@@ -22,7 +22,6 @@ import jax.numpy as jnp
 import numpy as np
 from flax import nnx
 
-from jaxgan import data as data_lib
 from jaxgan import feature_metrics
 from jaxgan.errors import JaxganError
 
@@ -180,13 +179,6 @@ def make_reference(evaluator: Evaluator, test_images, heldout_images) -> RealRef
   heldout_features, heldout_logits = features_and_logits(evaluator, heldout_images)
   return RealReference(test_features, feature_metrics.knn_sq_radii(test_features), heldout_features,
                        heldout_logits)
-
-
-def load_reference(evaluator: Evaluator, data_config) -> RealReference:
-  """The reference of `data_config`'s dataset: its test split and the last 10k of its train split."""
-  test_images, _ = data_lib.load_split(data_config, "test")
-  train_images, _ = data_lib.load_split(data_config, "train")
-  return make_reference(evaluator, test_images, train_images[-HELDOUT_NUM:])
 
 
 def set_metrics(features_NxF, logits_NxC, reference: RealReference, *, kid_subsets: int = 100,

@@ -122,20 +122,27 @@ def _apply_or_skip(spec: GANSpec, finite: jax.Array, apply, skip, state: GANStat
   return jax.lax.cond(finite, apply, skip, state)
 
 
+def _update_generator(spec: GANSpec, state: GANState, g_grads, g_batch_stats) -> GANState:
+  """G's optimizer step, its new BatchNorm statistics and the EMA of its weights."""
+  g_updates, g_opt_state = spec.g_tx.update(g_grads, state.g_opt_state, state.g_params)
+  g_params = optax.apply_updates(state.g_params, g_updates)
+  ema_params = state.ema_params
+  if ema_params is not None:
+    # Warm-up: early on the average follows the weights closely instead of the initialisation.
+    decay = jnp.minimum(spec.ema_decay, (1.0 + state.step) / (10.0 + state.step))
+    ema_params = optax.incremental_update(g_params, ema_params, 1.0 - decay)
+  return state.replace(g_params=g_params, g_batch_stats=g_batch_stats, g_opt_state=g_opt_state,
+                       ema_params=ema_params)
+
+
 def gan_update(spec: GANSpec, state: GANState, real_BxHxWxC: jax.Array, labels_B: jax.Array | None,
                z_BxZ: jax.Array) -> tuple[GANState, dict[str, jax.Array]]:
   """One step of the original: the G update first, then the D update on the same (detached) fakes.
 
   Both losses see D's spectrally normalised weights when that is on (one power-iteration step a
   step). With `d_steps` > 1, G is updated only at steps divisible by it (D at every step). A
-  non-finite step changes no weights; `nonfinite_count` counts such steps in a row.
-
-  Args:
-    spec: the static model and optimizer description.
-    state: the current state.
-    real_BxHxWxC: a real batch in the data range.
-    labels_B: class labels when the GAN is conditional, else None.
-    z_BxZ: the generator's noise.
+  non-finite step changes no weights; `nonfinite_count` counts such steps in a row. `real_BxHxWxC`
+  is in the data range; `labels_B` is None unless the GAN is conditional.
 
   Returns:
     (new state, metrics): scalars g_loss, d_loss (without the R1 term), real_loss, fake_loss,
@@ -171,30 +178,16 @@ def gan_update(spec: GANSpec, state: GANState, real_BxHxWxC: jax.Array, labels_B
       d_loss_fn, has_aux=True)(state.d_params)
   finite = _all_finite((g_loss, d_loss, r1, g_grads, d_grads))
 
-  def update_g(state: GANState) -> GANState:
-    g_updates, g_opt_state = spec.g_tx.update(g_grads, state.g_opt_state, state.g_params)
-    g_params = optax.apply_updates(state.g_params, g_updates)
-    ema_params = state.ema_params
-    if ema_params is not None:
-      # Warm-up: early on the average follows the weights closely instead of the initialisation.
-      decay = jnp.minimum(spec.ema_decay, (1.0 + state.step) / (10.0 + state.step))
-      ema_params = optax.incremental_update(g_params, ema_params, 1.0 - decay)
-    return state.replace(g_params=g_params, g_batch_stats=g_batch_stats, g_opt_state=g_opt_state,
-                         ema_params=ema_params)
-
   def apply_updates(state: GANState) -> GANState:
-    if spec.d_steps > 1:
-      state = jax.lax.cond(state.step % spec.d_steps == 0, update_g, lambda s: s, state)
-    else:
-      state = update_g(state)
+    update_g = lambda state: _update_generator(spec, state, g_grads, g_batch_stats)
+    state = (jax.lax.cond(state.step % spec.d_steps == 0, update_g, lambda s: s, state)
+             if spec.d_steps > 1 else update_g(state))
     d_updates, d_opt_state = spec.d_tx.update(d_grads, state.d_opt_state, state.d_params)
     return state.replace(d_params=optax.apply_updates(state.d_params, d_updates),
                          d_opt_state=d_opt_state, d_sn_vectors=sn_vectors,
                          nonfinite_count=jnp.zeros_like(state.nonfinite_count))
 
-  def skip(state: GANState) -> GANState:
-    return state.replace(nonfinite_count=state.nonfinite_count + 1)
-
+  skip = lambda state: state.replace(nonfinite_count=state.nonfinite_count + 1)
   new_state = _apply_or_skip(spec, finite, apply_updates, skip, state).replace(step=state.step + 1)
   metrics = dict(
       g_loss=g_loss, d_loss=d_loss, real_loss=real_loss, fake_loss=fake_loss, r1=r1,

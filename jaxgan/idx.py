@@ -13,6 +13,12 @@ IDX_FILES = {
     "test": ("t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"),
 }
 _IMAGES_MAGIC, _LABELS_MAGIC = 2051, 2049
+IDX_DIR_ENV = "JAXGAN_MNIST_IDX_DIR"  # The machine's IDX folder when a config or flag leaves it empty.
+
+
+def resolve_idx_dir(idx_dir: str) -> str:
+  """`idx_dir`, else $JAXGAN_MNIST_IDX_DIR (read here, so that no run saves it in its config)."""
+  return idx_dir or os.environ.get(IDX_DIR_ENV, "")
 
 
 def read_idx(path: str, magic: int) -> np.ndarray:

@@ -10,9 +10,9 @@ import numpy as np
 from tqdm.contrib.logging import logging_redirect_tqdm
 
 from jaxgan import checkpoint as checkpoint_lib
-from jaxgan import (clusters, config_validation, gan, parallel, periodic, resume, rng, run_eval,
-                    sampling)
+from jaxgan import clusters, config_validation
 from jaxgan import data as data_lib
+from jaxgan import datasets, gan, parallel, periodic, resume, rng, run_eval, sampling
 from jaxgan import workdir as workdir_lib
 from jaxgan.errors import ConfigError
 from jaxgan.state import GANState
@@ -80,13 +80,12 @@ def _restore_or_init(config, workdir: str, images_NxHxWxC: np.ndarray, num_class
     run_info["label_prior"] = list(label_prior)
   state, spec = gan.init_state_compiled(config, image_shape, num_classes, parallel.replicated(mesh),
                                         label_prior=label_prior)
-  ckpts = checkpoint_lib.Checkpoints(os.path.join(workdir, checkpoint_lib.LATEST_DIR),
+  ckpts = checkpoint_lib.Checkpoints(os.path.join(workdir, workdir_lib.LATEST_DIR),
                                      keep=config.keep_checkpoints)
   if ckpts.all_steps():
     state = ckpts.restore(state, set_aside_broken=True)
   if parallel.is_main_process():
-    with workdir_lib.atomic_open(os.path.join(workdir, checkpoint_lib.CONFIG_FILE)) as f:
-      f.write(config.to_json_best_effort(indent=2, sort_keys=True) + "\n")
+    workdir_lib.write_config(workdir, config)
   return state, spec, ckpts, run_info
 
 
@@ -161,7 +160,7 @@ def _schedule(config, num_examples: int) -> tuple[int, int, int]:
 
 def _train(config, workdir: str, lock: workdir_lib.RunLock) -> GANState:
   """train_and_evaluate in a prepared, locked workdir."""
-  images_N, labels_N = data_lib.load_split(config.data, "train")
+  images_N, labels_N = datasets.load_split(config.data, "train")
   steps_per_epoch, total_steps, k = _schedule(config, len(images_N))
   mesh = parallel.make_mesh()
   parallel.check_batch_size(config.batch_size, mesh)

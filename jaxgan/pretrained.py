@@ -17,7 +17,7 @@ import jax.numpy as jnp
 import ml_collections
 import numpy as np
 
-from jaxgan import checkpoint, evaluation, gan, rng, sampling
+from jaxgan import evaluation, gan, restore, rng, sampling
 from jaxgan.errors import ConfigError, JaxganError
 from jaxgan.state import GANState
 
@@ -28,7 +28,7 @@ NAMES = ("mnist_dcgan", "mnist_cgan")
 def export(workdir: str, name: str, *, command: str, metrics: dict, best: bool = True,
            directory: str = WEIGHTS_DIR) -> str:
   """Writes the run's generator as `name` in `directory`; returns the .msgpack path."""
-  config, state, spec = checkpoint.restore_run(workdir, best=best)
+  config, state, spec = restore.restore_run(workdir, best=best)
   g_params, g_batch_stats = state.sampling_params(), state.g_batch_stats
   if config.sampling == "standing" and jax.tree.leaves(g_batch_stats):
     g_batch_stats = sampling.standing_stats(spec, g_params, g_batch_stats,

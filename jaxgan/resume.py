@@ -21,6 +21,7 @@ from typing import Any
 
 from jaxgan import checkpoint as checkpoint_lib
 from jaxgan import config_validation, parallel, run_eval
+from jaxgan import workdir as workdir_lib
 from jaxgan.errors import ConfigError
 
 log = logging.getLogger(__name__)
@@ -56,7 +57,7 @@ def split(changes: dict[str, tuple]) -> tuple[dict[str, tuple], dict[str, tuple]
 
 
 def _latest_step(workdir: str) -> int | None:
-  directory = os.path.join(workdir, checkpoint_lib.LATEST_DIR)
+  directory = os.path.join(workdir, workdir_lib.LATEST_DIR)
   if not os.path.isdir(directory):
     return None
   with checkpoint_lib.Checkpoints(directory, create=False) as ckpts:
@@ -70,12 +71,12 @@ def compare(config, workdir: str) -> tuple[int | None, dict[str, tuple]]:
   Raises:
     ConfigError: a shape field differs (one line naming each, and suggesting a new workdir).
   """
-  if not os.path.isfile(os.path.join(workdir, checkpoint_lib.CONFIG_FILE)):
+  if not os.path.isfile(os.path.join(workdir, workdir_lib.CONFIG_FILE)):
     return None, {}
   step = _latest_step(workdir)
   if step is None:
     return None, {}
-  saved = compared(checkpoint_lib.load_config(workdir))
+  saved = compared(workdir_lib.load_config(workdir))
   changes = {field: (saved.get(field), value) for field, value in compared(config).items()
              if saved.get(field) != value}
   shape = {field: change for field, change in changes.items() if _is(field, SHAPE_FIELDS) or (

@@ -11,7 +11,7 @@ import jax
 import numpy as np
 
 from jaxgan import checkpoint as checkpoint_lib
-from jaxgan import evaluation, rng, sampling
+from jaxgan import datasets, evaluation, rng, sampling
 from jaxgan import workdir as workdir_lib
 from jaxgan.errors import ConfigError
 from jaxgan.state import GANState
@@ -27,6 +27,13 @@ SampleFn = Callable[[GANState, jax.Array, int], np.ndarray]
 def eval_key(seed: int) -> jax.Array:
   """The key of a run's evaluation noise: the same for every evaluation of a run."""
   return rng.stream_key(seed, rng.EVAL)
+
+
+def load_reference(evaluator: evaluation.Evaluator, data_config) -> evaluation.RealReference:
+  """The reference of `data_config`'s dataset: its test split and the last 10k of its train split."""
+  test_images, _ = datasets.load_split(data_config, "test")
+  train_images, _ = datasets.load_split(data_config, "train")
+  return evaluation.make_reference(evaluator, test_images, train_images[-evaluation.HELDOUT_NUM:])
 
 
 def check_num(num: int, reference: evaluation.RealReference, what: str) -> None:
@@ -74,7 +81,7 @@ class BestCheckpoint:
 
   def __init__(self, workdir: str, eval_num: int):
     self.eval_num = eval_num
-    self._ckpts = checkpoint_lib.Checkpoints(os.path.join(workdir, checkpoint_lib.BEST_DIR), keep=1)
+    self._ckpts = checkpoint_lib.Checkpoints(os.path.join(workdir, workdir_lib.BEST_DIR), keep=1)
     self.fcd, self.step = math.inf, None
     latest = self._ckpts.latest_step()
     if latest is not None:
@@ -122,7 +129,7 @@ class TrainingEvaluation:
     if not self.enabled:
       return
     self.evaluator = evaluation.load_evaluator()
-    self.reference = evaluation.load_reference(self.evaluator, config.data)
+    self.reference = load_reference(self.evaluator, config.data)
     if self.every > 0:
       check_num(self.num, self.reference, "config.eval_num")
       self.best = BestCheckpoint(workdir, self.num)

@@ -27,6 +27,7 @@ from jaxgan import tfds_import
 from jaxgan.errors import DataError
 
 log = logging.getLogger(__name__)
+MIRROR_ENV = "JAXGAN_TFDS_MIRROR"  # The machine's mirror when the config leaves it empty.
 PROBE_TIMEOUT_S = 5.0
 
 
@@ -130,12 +131,14 @@ def _builder(dataset: str, data_dir: str, mirror: str):
 
 
 def prepare(dataset: str, data_dir: str, mirror: str = "") -> None:
-  """Downloads `dataset` (from `mirror` when set) and prepares it in `data_dir` as array_record.
+  """Downloads `dataset` (from `mirror`, else $JAXGAN_TFDS_MIRROR, when set) and prepares it in
+  `data_dir` as array_record.
 
   Raises:
     OfflineError: a download's host cannot be reached (within seconds).
     DataError: the dataset is unknown, or its download or preparation failed (one line).
   """
+  mirror = mirror or os.environ.get(MIRROR_ENV, "")
   builder = _builder(dataset, data_dir, mirror)
   tfds_import.hide_accelerators_from_tensorflow()
   log.info("Downloading and preparing TFDS %s in %s (once)%s.", dataset, data_dir,

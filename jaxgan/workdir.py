@@ -1,4 +1,5 @@
-"""The run directory: its checks, one training run at a time (a lock), and files written atomically.
+"""The run directory: its layout (config.json, checkpoint folders), its checks, one training run at a
+time (a lock), and files written atomically.
 
 A file that a later command reads back is written whole or not at all: to a temporary file in the
 same folder, then renamed over the target, so a kill at any byte leaves the previous version.
@@ -12,10 +13,15 @@ import socket
 import tempfile
 import time
 
-from jaxgan.errors import ConfigError, JaxganError
+import ml_collections
+
+from jaxgan import config as config_lib
+from jaxgan.errors import CheckpointError, ConfigError, JaxganError
 
 log = logging.getLogger(__name__)
 LOCK_FILE = ".jaxgan.lock"
+CONFIG_FILE = "config.json"  # The resolved config of the run.
+LATEST_DIR, BEST_DIR = "checkpoints", "checkpoints_best"  # Checkpoints: the latest steps, the best.
 # A lock held from another host counts as stale once its holder has not renewed it for this long.
 LEASE_SECONDS = 600.0
 # The process's umask, read once at import: os.umask can only be read by setting it, which would race
@@ -149,3 +155,36 @@ class RunLock:
       with contextlib.suppress(FileNotFoundError):
         os.remove(self.path)
       self.held = False
+
+
+def write_config(workdir: str, config: ml_collections.ConfigDict) -> None:
+  """WORKDIR/config.json: the run's resolved config, written atomically."""
+  with atomic_open(os.path.join(workdir, CONFIG_FILE)) as f:
+    f.write(config.to_json_best_effort(indent=2, sort_keys=True) + "\n")
+
+
+def load_config(workdir: str) -> ml_collections.ConfigDict:
+  """The resolved config a run saved in WORKDIR/config.json, over the defaults of the fields that
+  the run's version of jaxgan did not have yet (each new field's default keeps the old behaviour)."""
+  path = os.path.join(workdir, CONFIG_FILE)
+  if not os.path.isfile(path):
+    raise CheckpointError(f"{path} not found; is {workdir} the workdir of a training run?")
+  try:
+    with open(path) as f:
+      saved = json.load(f)
+    config = config_lib.default_config()
+    config.sampling = "running"  # What a run saved before the sampling setting used.
+    with config.unlocked():
+      _merge(config, saved)
+    return config
+  except (OSError, ValueError, TypeError) as e:
+    raise CheckpointError(f"{path} cannot be read ({type(e).__name__}: {e}); it is rewritten by the "
+                          "next training run in that workdir") from e
+
+
+def _merge(config: ml_collections.ConfigDict, saved: dict) -> None:
+  for name, value in saved.items():
+    if isinstance(value, dict) and isinstance(config.get(name), ml_collections.ConfigDict):
+      _merge(config[name], value)
+    else:
+      config[name] = tuple(value) if isinstance(value, list) else value

@@ -1,13 +1,16 @@
 """Test setup: 8 simulated CPU devices and strict rank promotion, before any JAX work."""
 
+import gzip
 import os
 import pathlib
+import struct
 
 REPO_ROOT = pathlib.Path(__file__).resolve().parents[1]
 # Compiled programs are cached across tests and the subprocesses they start (same flags, same program).
 os.environ.setdefault("JAX_COMPILATION_CACHE_DIR", str(REPO_ROOT / ".pytest_cache" / "jax"))
 
 import jax  # noqa: E402  (after the cache setting, which subprocesses inherit)
+import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
 from jaxgan import parallel  # noqa: E402
@@ -16,6 +19,7 @@ parallel.relax_cpu_collective_timeouts()  # Also for the subprocesses, which inh
 
 jax.config.update("jax_num_cpu_devices", 8)
 jax.config.update("jax_numpy_rank_promotion", "raise")
+TINY_IDX_IMAGES = 200  # Random images in `tiny_idx_dir`: 12 steps an epoch at the smoke config's batch 16.
 
 
 def skip_or_fail(reason: str):
@@ -33,3 +37,27 @@ def mnist_idx_dir():
   if not path:
     skip_or_fail("JAXGAN_MNIST_IDX_DIR is not set")
   return path
+
+
+def write_idx(path, array: np.ndarray) -> None:
+  """An IDX .gz file of a uint8 array, as MNIST ships them."""
+  header = bytes([0, 0, 8, array.ndim]) + b"".join(struct.pack(">I", d) for d in array.shape)
+  with gzip.open(path, "wb") as f:
+    f.write(header + array.astype(np.uint8).tobytes())
+
+
+def write_tiny_idx_dir(path, num_images: int = TINY_IDX_IMAGES) -> str:
+  """Writes four IDX files of `num_images` random 28x28 images (train and test) to `path`."""
+  os.makedirs(path, exist_ok=True)
+  rng = np.random.default_rng(0)
+  for images_name, labels_name in (("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz"),
+                                   ("t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz")):
+    write_idx(os.path.join(path, images_name), rng.integers(0, 256, (num_images, 28, 28)))
+    write_idx(os.path.join(path, labels_name), rng.integers(0, 10, (num_images,)))
+  return str(path)
+
+
+@pytest.fixture(scope="module")
+def tiny_idx_dir(tmp_path_factory):
+  """Four IDX files of TINY_IDX_IMAGES random 28x28 images (train and test)."""
+  return write_tiny_idx_dir(tmp_path_factory.mktemp("idx"))

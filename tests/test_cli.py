@@ -1,13 +1,14 @@
 """The commands as a user meets them: mistyped config fields in every form, --help, --print_config,
 the default config from any folder, a quiet first TFDS preparation."""
 
+import json
+import os
 import subprocess
 import sys
 
 import pytest
 
 from tests.conftest import REPO_ROOT
-from tests.test_runner import tiny_idx_dir  # pylint: disable=unused-import
 
 SMOKE = "--config=experiments/configs/smoke.py"
 # (flags, the flag as written, the closest field): one of each form absl and ml_collections accept.
@@ -23,9 +24,10 @@ TYPOS = [
 ]
 
 
-def _command(module, *args, cwd=REPO_ROOT):
+def _command(module, *args, cwd=REPO_ROOT, env=None):
   return subprocess.Popen([sys.executable, "-m", module, *args], cwd=cwd, stdout=subprocess.PIPE,
-                          stderr=subprocess.PIPE, text=True)
+                          stderr=subprocess.PIPE, text=True,
+                          env=None if env is None else {**os.environ, **env})
 
 
 @pytest.fixture(scope="module")
@@ -76,10 +78,11 @@ def test_overrides_before_the_config_file_apply_to_it(config_flags):
 
 
 def test_preparing_tfds_offline_prints_only_its_own_lines(tiny_idx_dir, tmp_path):
-  """No TensorFlow start-up notes, TFDS sizes ("Unknown size"), progress bars or OpenCV advice."""
+  """No TensorFlow start-up notes, TFDS sizes ("Unknown size"), progress bars or OpenCV advice; the
+  data paths from the environment are not saved in the run's config.json."""
   process = _command("experiments.mnist_gan", SMOKE, "--config.num_steps=2",
-                     f"--config.data.idx_dir={tiny_idx_dir}", f"--config.data.tfds_data_dir={tmp_path}",
-                     f"--workdir={tmp_path / 'run'}")
+                     f"--workdir={tmp_path / 'run'}",
+                     env={"JAXGAN_MNIST_IDX_DIR": tiny_idx_dir, "TFDS_DATA_DIR": str(tmp_path)})
   stdout, stderr = process.communicate(timeout=300)
   assert process.returncode == 0, stderr
   assert stdout.splitlines() == [stdout.splitlines()[0]] and stdout.startswith("step 2/2: ")
@@ -87,3 +90,5 @@ def test_preparing_tfds_offline_prints_only_its_own_lines(tiny_idx_dir, tmp_path
            if line.strip() and "step/s" not in line and "s/step" not in line]
   assert lines[0] == f"Preparing TFDS mnist in {tmp_path} from the IDX files in {tiny_idx_dir} (once)."
   assert all(line.startswith("warning: ") and "sha256" in line for line in lines[1:]), lines
+  saved = json.loads((tmp_path / "run" / "config.json").read_text())["data"]
+  assert saved["idx_dir"] == saved["tfds_data_dir"] == saved["download_mirror"] == ""

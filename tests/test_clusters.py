@@ -6,9 +6,8 @@ import numpy as np
 import pytest
 
 from experiments.configs import smoke
-from jaxgan import checkpoint, clusters, config_validation, gan, loop, sampling
+from jaxgan import clusters, config_validation, gan, loop, restore, sampling
 from jaxgan.errors import ConfigError
-from tests.test_runner import tiny_idx_dir  # noqa: F401  (a fixture)
 
 
 def _blobs(num_per_blob: int = 50):
@@ -83,7 +82,7 @@ def self_conditioned_run(tiny_idx_dir, tmp_path_factory):  # noqa: F811
 
 
 def test_a_self_conditioned_run_restores_with_its_cluster_sizes(self_conditioned_run):
-  _, state, spec = checkpoint.restore_run(self_conditioned_run)
+  _, state, spec = restore.restore_run(self_conditioned_run)
   assert spec.num_classes == 5 and len(spec.label_prior) == 5
   assert abs(sum(spec.label_prior) - 1.0) < 1e-6
   # The cluster id reaches both networks: G draws other images and D scores them differently.

@@ -10,10 +10,9 @@ import pytest
 from PIL import Image
 
 from experiments.configs import cgan, smoke
-from jaxgan import checkpoint, evaluation, gan, loop, run_eval, sampling
+from jaxgan import evaluation, gan, loop, restore, run_eval, sampling
 from jaxgan.errors import ConfigError
 from tests.conftest import REPO_ROOT
-from tests.test_runner import tiny_idx_dir  # noqa: F401  (a fixture)
 
 CGAN_TEST_STEPS = 1000
 
@@ -63,7 +62,7 @@ def test_slerp_of_parallel_latents_is_the_straight_line():
 
 
 def test_walk_endpoints_are_the_two_generated_images(conditional_run):
-  config, state, spec = checkpoint.restore_run(conditional_run)
+  config, state, spec = restore.restore_run(conditional_run)
   key = jax.random.PRNGKey(5)
   z_TxZ, labels_T = sampling.walk_inputs(spec, key, 7, label=3)
   assert z_TxZ.shape == (7, spec.latent_dim)
@@ -76,7 +75,7 @@ def test_walk_endpoints_are_the_two_generated_images(conditional_run):
 
 
 def test_class_inputs_and_labels_out_of_range(conditional_run, unconditional_run):
-  config, state, spec = checkpoint.restore_run(conditional_run)
+  config, state, spec = restore.restore_run(conditional_run)
   z_NxZ, labels_N = sampling.class_inputs(spec, jax.random.PRNGKey(0), 5, 9)
   assert z_NxZ.shape == (5, spec.latent_dim)
   np.testing.assert_array_equal(labels_N, np.full(5, 9))
@@ -86,7 +85,7 @@ def test_class_inputs_and_labels_out_of_range(conditional_run, unconditional_run
   assert not np.array_equal(images_9, images_2)
   with pytest.raises(ConfigError, match=r"--label: got 10, expected a class in \[0, 9\]"):
     sampling.class_inputs(spec, jax.random.PRNGKey(0), 5, 10)
-  _, _, plain_spec = checkpoint.restore_run(unconditional_run)
+  _, _, plain_spec = restore.restore_run(unconditional_run)
   with pytest.raises(ConfigError, match="not class-conditional"):
     sampling.class_inputs(plain_spec, jax.random.PRNGKey(0), 5, 1)
 
@@ -117,7 +116,7 @@ def test_generate_label_and_interpolate_commands(conditional_run, unconditional_
   for process in (sevens, walk, classes):
     assert process.wait() == 0, process.stderr.read()
 
-  config, state, spec = checkpoint.restore_run(conditional_run)
+  config, state, spec = restore.restore_run(conditional_run)
   expected = sampling.generate(spec, state, *sampling.class_inputs(spec, jax.random.PRNGKey(0), 6, 7),
                               mode=config.sampling)
   np.testing.assert_array_equal(np.load(tmp_path / "sevens.npy"), expected[..., 0])
@@ -130,7 +129,7 @@ def test_generate_label_and_interpolate_commands(conditional_run, unconditional_
 
 
 def test_training_grids_of_a_conditional_gan_have_a_column_per_class(conditional_run):
-  _, _, spec = checkpoint.restore_run(conditional_run)
+  _, _, spec = restore.restore_run(conditional_run)
   assert sampling.grid_columns(spec) == 10
   assert np.array_equal(np.asarray(sampling.sampling_labels(spec, 80)).reshape(8, 10),
                         np.tile(np.arange(10), (8, 1)))  # Row-major: column j is class j.
@@ -167,13 +166,13 @@ def test_cgan_config_draws_the_requested_digits(mnist_idx_dir, tmp_path):
   config.model.width = 16
   config.data.update(source="idx", idx_dir=mnist_idx_dir)
   state = loop.train_and_evaluate(config, str(tmp_path))
-  _, _, spec = checkpoint.restore_run(str(tmp_path))
+  _, _, spec = restore.restore_run(str(tmp_path))
   evaluator = evaluation.load_evaluator()
   accuracy = label_accuracy(spec, state, evaluator, 100)
   print("accuracy per label:", np.round(accuracy, 2))
   assert accuracy.mean() > 0.5 and np.sum(accuracy > 0.5) >= 5, accuracy
 
-  reference = evaluation.load_reference(evaluator, config.data)
+  reference = run_eval.load_reference(evaluator, config.data)
   sample = lambda s, k, n: sampling.sample_images(spec, s, k, n, mode=config.sampling)
   metrics = run_eval.evaluate_state(sample, state, jax.random.PRNGKey(0), 1000, evaluator,
                                     reference, kid_subsets=2, num_classes=spec.num_classes)

@@ -15,7 +15,7 @@ import pytest
 
 from experiments.configs import smoke
 from jaxgan import config as config_lib
-from jaxgan import config_validation, data, gan, idx, parallel
+from jaxgan import config_validation, data, datasets, gan, idx, parallel
 from jaxgan.errors import ConfigError, DataError
 from tests.conftest import REPO_ROOT
 
@@ -150,8 +150,8 @@ def test_tfds_source_equals_idx_source_and_prepares_itself_from_idx_dir(tiny, tm
   tfds_config = _data_config(idx_dir=tiny["idx_dir"], tfds_data_dir=fresh_tfds_dir)
   idx_config = _data_config(source="idx", idx_dir=tiny["idx_dir"])
   for split, n in (("train", 100), ("test", 20)):
-    tfds_images, tfds_labels = data.load_split(tfds_config, split)
-    idx_images, idx_labels = data.load_split(idx_config, split)
+    tfds_images, tfds_labels = datasets.load_split(tfds_config, split)
+    idx_images, idx_labels = datasets.load_split(idx_config, split)
     assert tfds_images.shape == idx_images.shape == (n, 28, 28, 1)
     assert tfds_images.dtype == idx_images.dtype == np.uint8
     assert tfds_labels.dtype == idx_labels.dtype == np.int32
@@ -164,12 +164,12 @@ def test_tfds_source_equals_idx_source_and_prepares_itself_from_idx_dir(tiny, tm
 def test_missing_tfds_data_offline_fails_fast_with_one_line(tmp_path):
   code = (
       "import sys, ml_collections\n"
-      "from jaxgan import data\n"
+      "from jaxgan import datasets\n"
       "from jaxgan.errors import JaxganError\n"
       "config = ml_collections.ConfigDict(dict(dataset='mnist', source='tfds', idx_dir='',"
       " tfds_data_dir='', range='unit'))\n"
       "try:\n"
-      "  data.load_split(config, 'train')\n"
+      "  datasets.load_split(config, 'train')\n"
       "except JaxganError as e:\n"
       "  print(e, file=sys.stderr)\n"
       "  sys.exit(e.exit_code)\n")
@@ -210,10 +210,10 @@ def test_jaxgan_and_the_idx_source_never_import_tensorflow(tmp_path):
   _write_tiny_idx_dir(tmp_path, num_train=10, num_test=10)
   code = (
       "import sys, ml_collections\n"
-      "import jaxgan, jaxgan.data, jaxgan.parallel, jaxgan.loop\n"
+      "import jaxgan, jaxgan.datasets, jaxgan.parallel, jaxgan.loop\n"
       "config = ml_collections.ConfigDict(dict(dataset='mnist', source='idx',"
       f" idx_dir={str(tmp_path)!r}, tfds_data_dir='', range='unit'))\n"
-      "images, _ = jaxgan.data.load_split(config, 'train')\n"
+      "images, _ = jaxgan.datasets.load_split(config, 'train')\n"
       "assert images.shape == (10, 28, 28, 1)\n"
       "print(sorted(m for m in sys.modules if m.split('.')[0] in"
       " ('tensorflow', 'tensorflow_datasets')))\n")
@@ -310,8 +310,8 @@ def test_real_mnist_import_and_load(mnist_idx_dir, tmp_path):
   idx_config = _data_config(source="idx", idx_dir=mnist_idx_dir)
   tfds_config = _data_config(tfds_data_dir=tfds_dir)
   for split, n in (("train", 60000), ("test", 10000)):
-    idx_images, idx_labels = data.load_split(idx_config, split)
-    tfds_images, tfds_labels = data.load_split(tfds_config, split)
+    idx_images, idx_labels = datasets.load_split(idx_config, split)
+    tfds_images, tfds_labels = datasets.load_split(tfds_config, split)
     assert idx_images.shape == tfds_images.shape == (n, 28, 28, 1)
     np.testing.assert_array_equal(np.bincount(tfds_labels, minlength=10),
                                   np.bincount(idx_labels, minlength=10))
@@ -327,12 +327,12 @@ def test_decoded_arrays_are_cached_and_a_torn_cache_is_decoded_again(tiny, tmp_p
   shutil.copytree(tiny["tfds_dir"], tfds_dir)
   config = _data_config(tfds_data_dir=str(tfds_dir))
   cache = tfds_dir / "mnist" / "3.0.1" / "jaxgan-uint8-train.npz"
-  first = data.load_split(config, "train")
+  first = datasets.load_split(config, "train")
   assert cache.is_file()
-  cached = data.load_split(config, "train")
+  cached = datasets.load_split(config, "train")
   with open(cache, "r+b") as f:  # A run killed while writing the cache.
     f.truncate(cache.stat().st_size // 2)
-  decoded_again = data.load_split(config, "train")
+  decoded_again = datasets.load_split(config, "train")
   for images, labels in (cached, decoded_again):
     np.testing.assert_array_equal(images, first[0])
     np.testing.assert_array_equal(labels, first[1])
@@ -349,11 +349,11 @@ def test_a_tfrecord_dataset_names_the_command_and_the_import_replaces_it(tmp_pat
       download_config=tfds.download.DownloadConfig(try_download_gcs=False), file_format="tfrecord")
   assert tfds_import.prepared_format("mnist", str(tfds_dir)) == "tfrecord"
   with pytest.raises(DataError) as error:
-    data.load_split(_data_config(tfds_data_dir=str(tfds_dir)), "train")
+    datasets.load_split(_data_config(tfds_data_dir=str(tfds_dir)), "train")
   message = str(error.value)
   assert "\n" not in message and "as tfrecord" in message and "pip install -e '.[prepare]'" in message
   assert f"python -m experiments.import_mnist --dataset=mnist --idx_dir=DIR --tfds_data_dir={tfds_dir}" in message
-  images, labels = data.load_split(_data_config(tfds_data_dir=str(tfds_dir), idx_dir=str(idx_dir)),
+  images, labels = datasets.load_split(_data_config(tfds_data_dir=str(tfds_dir), idx_dir=str(idx_dir)),
                                    "train")
   assert tfds_import.prepared_format("mnist", str(tfds_dir)) == "array_record"
   np.testing.assert_array_equal(_sorted_rows(images, labels), _sorted_rows(*arrays["train"]))

@@ -97,7 +97,7 @@ def test_download_mnist_from_a_local_mirror_then_the_training_command_runs(mnist
 
 def test_download_of_any_tfds_dataset_by_name_fails_fast_offline_and_an_unknown_name_in_one_line(
     tmp_path):
-  from jaxgan import config as config_lib, data  # pylint: disable=import-outside-toplevel
+  from jaxgan import config as config_lib, datasets  # pylint: disable=import-outside-toplevel
   from jaxgan.errors import DataError  # pylint: disable=import-outside-toplevel
   config = config_lib.default_config().data
   config.dataset, config.tfds_data_dir, config.idx_dir, config.download_mirror = (
@@ -105,8 +105,8 @@ def test_download_of_any_tfds_dataset_by_name_fails_fast_offline_and_an_unknown_
   start = time.perf_counter()
   with pytest.raises(DataError, match=r"^TFDS cifar10 is not prepared in .* cannot be downloaded "
                      r"offline \(cannot reach 127.0.0.1.*copy its folder into"):
-    data.load_split(config, "train")
+    datasets.load_split(config, "train")
   assert time.perf_counter() - start < 30
   config.dataset = "no_such_dataset"
   with pytest.raises(DataError, match="unknown TFDS dataset 'no_such_dataset'"):
-    data.load_split(config, "train")
+    datasets.load_split(config, "train")

@@ -13,8 +13,10 @@ import numpy as np
 import pytest
 
 from experiments.configs import best, dcgan, mlp_ema, smoke
-from jaxgan import checkpoint, config_validation, gan, loop, run_eval, sampling
+from jaxgan import checkpoint, config_validation
 from jaxgan import data as data_lib
+from jaxgan import gan, loop, restore, run_eval, sampling
+from jaxgan import workdir as workdir_lib
 from jaxgan.errors import ConfigError
 from tests.conftest import REPO_ROOT
 
@@ -22,7 +24,7 @@ NUM_IMAGES = 200  # Train and test: the real held-out set has 200 images too.
 EMA_DECAY = 0.9
 
 
-def _write_idx(path, array: np.ndarray) -> None:
+def write_idx(path, array: np.ndarray) -> None:
   header = bytes([0, 0, 8, array.ndim]) + b"".join(struct.pack(">I", d) for d in array.shape)
   with gzip.open(path, "wb") as f:
     f.write(header + array.astype(np.uint8).tobytes())
@@ -35,8 +37,8 @@ def idx_dir(tmp_path_factory):
   rng = np.random.default_rng(1)
   for images, labels in (("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz"),
                          ("t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz")):
-    _write_idx(path / images, rng.integers(0, 256, (NUM_IMAGES, 28, 28)))
-    _write_idx(path / labels, rng.integers(0, 10, (NUM_IMAGES,)))
+    write_idx(path / images, rng.integers(0, 256, (NUM_IMAGES, 28, 28)))
+    write_idx(path / labels, rng.integers(0, 10, (NUM_IMAGES,)))
   return str(path)
 
 
@@ -78,10 +80,10 @@ def test_training_evaluates_and_keeps_the_best_checkpoint(eval_run):
     assert r["eval/num"] == 64 and r["eval/fcd"] > 0 and r["eval/fcd_ratio"] > 0
     assert 1 <= r["eval/mnist_score"] <= 10 and 0 <= r["eval/precision"] <= 1
   best_step = min(periodic, key=lambda r: r["eval/fcd"])["step"]
-  with checkpoint.Checkpoints(os.path.join(workdir, checkpoint.BEST_DIR), create=False) as ckpts:
+  with checkpoint.Checkpoints(os.path.join(workdir, workdir_lib.BEST_DIR), create=False) as ckpts:
     assert ckpts.all_steps() == [best_step]
     assert ckpts.run_info(best_step)["fcd"] == min(r["eval/fcd"] for r in periodic)
-  _, best_state, _ = checkpoint.restore_run(workdir, best=True)
+  _, best_state, _ = restore.restore_run(workdir, best=True)
   assert int(best_state.step) == best_step
 
   (final,) = [r for r in records if "eval_final/fcd" in r]
@@ -98,7 +100,7 @@ def test_best_checkpoint_survives_a_resume(eval_run, idx_dir, tmp_path):
   workdir = str(tmp_path)
   loop.train_and_evaluate(_config(idx_dir, num_steps=20, eval_final_num=0), workdir)
   loop.train_and_evaluate(_config(idx_dir, eval_final_num=0), workdir)
-  steps = lambda d: checkpoint.Checkpoints(os.path.join(d, checkpoint.BEST_DIR), create=False)
+  steps = lambda d: checkpoint.Checkpoints(os.path.join(d, workdir_lib.BEST_DIR), create=False)
   with steps(workdir) as resumed, steps(eval_run[0]) as uninterrupted:
     assert resumed.all_steps() == uninterrupted.all_steps()
 
@@ -136,7 +138,7 @@ def test_generate_best(eval_run, tmp_path):
   result = _run("experiments.generate", f"--workdir={workdir}", "--best", "--num=5", "--seed=3",
                 f"--output={output}")
   assert result.returncode == 0, result.stderr
-  config, state, spec = checkpoint.restore_run(workdir, best=True)
+  config, state, spec = restore.restore_run(workdir, best=True)
   expected = sampling.sample_images(spec, state, jax.random.PRNGKey(3), 5, mode=config.sampling,
                                     seed=config.seed)[..., 0]
   np.testing.assert_array_equal(np.load(output), expected)
@@ -150,7 +152,7 @@ def test_too_many_eval_samples_fail_before_training(idx_dir, tmp_path):
 
 def test_ema_is_checkpointed_and_used_for_samples(eval_run):
   workdir, final_state = eval_run
-  _, restored, spec = checkpoint.restore_run(workdir)
+  _, restored, spec = restore.restore_run(workdir)
   assert restored.ema_params is not None
   for a, b in zip(jax.tree.leaves(restored.ema_params), jax.tree.leaves(final_state.ema_params)):
     np.testing.assert_array_equal(np.asarray(a), np.asarray(b))

@@ -9,8 +9,7 @@ import pytest
 import scipy.linalg
 
 from experiments.configs import mlp_gan
-from jaxgan import data as data_lib
-from jaxgan import evaluation, feature_metrics, idx
+from jaxgan import evaluation, feature_metrics, idx, run_eval
 from jaxgan.errors import JaxganError
 
 
@@ -219,7 +218,7 @@ def _box_blur(images_NxHxWx1):
 def test_degraded_sets_score_worse_than_real(mnist_idx_dir, shipped_evaluator):
   data_config = mlp_gan.get_config().data
   data_config.source, data_config.idx_dir = "idx", mnist_idx_dir
-  reference = evaluation.load_reference(shipped_evaluator, data_config)
+  reference = run_eval.load_reference(shipped_evaluator, data_config)
   train_images, train_labels = idx.read_idx_split(mnist_idx_dir, "train")
   heldout, heldout_labels = train_images[-10_000:], train_labels[-10_000:]
   real = evaluation.evaluate_images(shipped_evaluator, heldout[:2000], reference, kid_subsets=5)

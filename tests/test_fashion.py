@@ -5,11 +5,10 @@ import os
 import subprocess
 import sys
 
-import numpy as np
 import pytest
 
 from experiments.configs import smoke
-from jaxgan import data, idx, loop, tfds_import
+from jaxgan import datasets, idx, loop, tfds_import
 from jaxgan.errors import DataError
 from tests.conftest import REPO_ROOT, skip_or_fail
 
@@ -48,7 +47,7 @@ def test_fashion_mnist_import_and_smoke_run(fashion_idx_dir, tmp_path, caplog):
 
   config = smoke.get_config()
   config.data.update(dataset="fashion_mnist", source="tfds", tfds_data_dir=tfds_dir, idx_dir="")
-  images_N, labels_N = data.load_split(config.data, "test")
+  images_N, labels_N = datasets.load_split(config.data, "test")
   idx_images_N, idx_labels_N = idx.read_idx_split(fashion_idx_dir, "test")
   assert _examples(images_N, labels_N) == _examples(idx_images_N, idx_labels_N)  # TFDS reorders.
   assert images_N.mean() > 60  # Clothes cover far more of the frame than digits (MNIST: 33).

@@ -3,13 +3,12 @@
 import json
 
 import jax
-import numpy as np
 import pytest
 
 from jaxgan import loop
 from jaxgan.errors import ConfigError
 from tests.state_compare import assert_same_state
-from tests.test_runner import STEPS_PER_EPOCH, _smoke_config, tiny_idx_dir  # pylint: disable=unused-import
+from tests.test_runner import STEPS_PER_EPOCH, _smoke_config
 
 K = 5  # 12 steps an epoch: calls [10, 15) and [20, 25) cross epoch boundaries.
 NUM_STEPS = 30

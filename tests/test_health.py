@@ -9,7 +9,7 @@ import pytest
 from experiments.configs import smoke
 from jaxgan import gan, health, loop, sampling
 from jaxgan.errors import JaxganError
-from tests.test_runner import _write_idx, tiny_idx_dir  # pylint: disable=unused-import
+from tests.conftest import write_idx
 
 
 def _monitor(**overrides):
@@ -100,8 +100,8 @@ def blank_idx_dir(tmp_path_factory):
   path = tmp_path_factory.mktemp("blank")
   for images_name, labels_name in (("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz"),
                                    ("t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz")):
-    _write_idx(path / images_name, np.zeros((200, 28, 28), np.uint8))
-    _write_idx(path / labels_name, np.zeros((200,), np.uint8))
+    write_idx(path / images_name, np.zeros((200, 28, 28), np.uint8))
+    write_idx(path / labels_name, np.zeros((200,), np.uint8))
   return str(path)
 
 

@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 
 from jaxgan import config as config_lib
-from jaxgan import data, image_folder
+from jaxgan import datasets, image_folder
 from jaxgan.errors import DataError
 from tests.conftest import REPO_ROOT
 
@@ -76,7 +76,7 @@ def test_folder_errors_are_one_line(tmp_path):
   config = config_lib.default_config().data
   config.source, config.folder = "folder", str(tmp_path / "bad")
   with pytest.raises(DataError, match="no test split"):
-    data.load_split(config, "test")
+    datasets.load_split(config, "test")
 
 
 def test_rgb_folder_trains_the_conditional_dcgan_and_generate_writes_nx32x32x3(tmp_path):

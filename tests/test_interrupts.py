@@ -13,9 +13,10 @@ import time
 
 import pytest
 
-from jaxgan import checkpoint, stop_signals, workdir
+from jaxgan import stop_signals
+from jaxgan import workdir as workdir_lib
+from jaxgan import workdir
 from tests.conftest import REPO_ROOT
-from tests.test_runner import tiny_idx_dir  # pylint: disable=unused-import
 
 TIMEOUT = 400  # Seconds for one CLI run on a busy 2-core machine.
 NUM_STEPS, EVERY = 40, 20
@@ -49,7 +50,7 @@ def interrupted_training(tiny_idx_dir, tmp_path_factory):
   """One workdir through: Ctrl-C at step 15; Ctrl-C at step 25 and again during its save; a rerun."""
   run_dir = tmp_path_factory.mktemp("ctrl_c")
   args = _train_args(tiny_idx_dir, run_dir)
-  ckpt_dir = os.path.join(run_dir, checkpoint.LATEST_DIR)
+  ckpt_dir = os.path.join(run_dir, workdir_lib.LATEST_DIR)
   result = {}
   result["first"] = _finish(_run("experiments.mnist_gan", args, "SIGINT@step=15"))
   result["steps_after_first"] = stop_signals.complete_steps(ckpt_dir)
@@ -108,7 +109,7 @@ def test_ctrl_c_in_a_sweep_stops_its_variants_after_saving(tiny_idx_dir, tmp_pat
           "--config.num_steps=100000", "--config.checkpoint_every_steps=10",
           "--config.eval_final_num=16"]
   sweep = _run("experiments.sweep", args, start_new_session=True)
-  ckpt_dir = tmp_path / "seed=1" / checkpoint.LATEST_DIR
+  ckpt_dir = tmp_path / "seed=1" / workdir_lib.LATEST_DIR
   deadline = time.monotonic() + TIMEOUT
   while not stop_signals.complete_steps(ckpt_dir):  # The variant is in its training loop.
     assert sweep.poll() is None and time.monotonic() < deadline, _finish(sweep)

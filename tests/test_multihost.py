@@ -22,7 +22,7 @@ import jax
 import numpy as np
 import pytest
 
-from jaxgan import checkpoint
+from jaxgan import restore
 from tests.conftest import REPO_ROOT
 from tests.state_compare import assert_same_state
 
@@ -34,7 +34,7 @@ CHECKPOINT_EVERY = 10
 RUN_TIMEOUT_S = 300  # For one run, start-up included.
 
 
-def _write_idx(path, array: np.ndarray) -> None:
+def write_idx(path, array: np.ndarray) -> None:
   header = bytes([0, 0, 8, array.ndim]) + b"".join(struct.pack(">I", d) for d in array.shape)
   with gzip.open(path, "wb") as f:
     f.write(header + array.astype(np.uint8).tobytes())
@@ -45,8 +45,8 @@ def idx_dir(tmp_path_factory):
   """The training split as IDX files: NUM_IMAGES random 28x28 images."""
   path = tmp_path_factory.mktemp("idx")
   rng = np.random.default_rng(0)
-  _write_idx(path / "train-images-idx3-ubyte.gz", rng.integers(0, 256, (NUM_IMAGES, 28, 28)))
-  _write_idx(path / "train-labels-idx1-ubyte.gz", rng.integers(0, 10, (NUM_IMAGES,)))
+  write_idx(path / "train-images-idx3-ubyte.gz", rng.integers(0, 256, (NUM_IMAGES, 28, 28)))
+  write_idx(path / "train-labels-idx1-ubyte.gz", rng.integers(0, 10, (NUM_IMAGES,)))
   return str(path)
 
 
@@ -119,7 +119,7 @@ def _checkpoint_steps(workdir) -> list[int]:
 
 
 def _restore(workdir, step):
-  _, state, _ = checkpoint.restore_run(str(workdir), step)
+  _, state, _ = restore.restore_run(str(workdir), step)
   return jax.device_get(state)
 
 

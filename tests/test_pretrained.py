@@ -9,17 +9,16 @@ import jax
 import numpy as np
 import pytest
 
-from jaxgan import checkpoint, evaluation, pretrained, run_eval, sampling
+from jaxgan import evaluation, pretrained, restore, run_eval, sampling
 from jaxgan.errors import ConfigError, JaxganError
 from tests.conftest import REPO_ROOT
 from tests.test_clusters import self_conditioned_run  # noqa: F401  (a fixture)
-from tests.test_runner import tiny_idx_dir  # noqa: F401  (a fixture)
 
 
 def test_an_exported_generator_draws_the_runs_images(self_conditioned_run, tmp_path):  # noqa: F811
   pretrained.export(self_conditioned_run, "mnist_dcgan", command="test", metrics={}, best=False,
                     directory=str(tmp_path))
-  config, state, spec = checkpoint.restore_run(self_conditioned_run)
+  config, state, spec = restore.restore_run(self_conditioned_run)
   key = jax.random.PRNGKey(3)
   expected = sampling.sample_images(spec, state, key, 20, mode=config.sampling, seed=config.seed)
   p_config, p_state, p_spec = pretrained.load("mnist_dcgan", str(tmp_path))
@@ -71,7 +70,7 @@ def test_the_shipped_generators_reproduce_their_recorded_fcd(name, mnist_idx_dir
   with open(os.path.join(pretrained.WEIGHTS_DIR, f"{name}.json")) as f:
     recorded = json.load(f)["metrics"]["fcd_n2000"]
   evaluator = evaluation.load_evaluator()
-  reference = evaluation.load_reference(evaluator, config.data)
+  reference = run_eval.load_reference(evaluator, config.data)
   sample = sampling.Sampler(spec, config.sampling)
   metrics = run_eval.evaluate_state(sample, state, run_eval.eval_key(0), 2000, evaluator, reference,
                                     kid_subsets=10)

@@ -21,9 +21,10 @@ import jax
 import numpy as np
 import pytest
 
-from jaxgan import checkpoint
+from jaxgan import checkpoint, restore
+from jaxgan import workdir as workdir_lib
 from tests.conftest import REPO_ROOT, skip_or_fail
-from tests.test_runner import _assert_states_equal, tiny_idx_dir  # pylint: disable=unused-import
+from tests.test_runner import _assert_states_equal
 
 pytestmark = pytest.mark.slow
 
@@ -87,7 +88,7 @@ def _steps(workdir) -> list[int]:
   return sorted(int(n) for n in names if n.isdigit())
 
 
-def _partials(workdir, folder=checkpoint.LATEST_DIR) -> list[str]:
+def _partials(workdir, folder=workdir_lib.LATEST_DIR) -> list[str]:
   return glob.glob(os.path.join(workdir, folder, f"*{TMP}*"))
 
 
@@ -114,7 +115,7 @@ def _freeze(cli: _Cli) -> None:
   _wait_until(lambda: _stopped(cli.process.pid), cli, timeout=10, poll=0.001)
 
 
-def _kill_during_a_save(cli: _Cli, workdir, folder=checkpoint.LATEST_DIR) -> list[str]:
+def _kill_during_a_save(cli: _Cli, workdir, folder=workdir_lib.LATEST_DIR) -> list[str]:
   """SIGKILLs the run while a checkpoint in `folder` is half written; returns the partial folders it
   left.
 
@@ -141,7 +142,7 @@ def _faults(faults: str) -> dict:
 
 
 def _final_state(workdir):
-  return checkpoint.restore_run(str(workdir))[1]
+  return restore.restore_run(str(workdir))[1]
 
 
 @pytest.fixture(scope="module")
@@ -228,7 +229,7 @@ def interrupted_evaluations(reference, tiny_idx_dir, tmp_path_factory):
   args = _args(tiny_idx_dir, workdir, *EVAL_ARGS)
   result = dict(workdir=workdir)
   cli = _Cli(args, workdir.parent / "killed_best_save.log")
-  result["best_partials"] = _kill_during_a_save(cli, workdir, checkpoint.BEST_DIR)
+  result["best_partials"] = _kill_during_a_save(cli, workdir, workdir_lib.BEST_DIR)
 
   cli = _Cli(args, workdir.parent / "killed_final_eval.log")
   assert _wait_until(lambda: NUM_STEPS in _steps(workdir), cli), cli.lines()[-3:]
@@ -248,8 +249,8 @@ def test_kill_9_during_a_best_checkpoint_save_keeps_a_usable_best(interrupted_ev
   workdir = result["workdir"]
   assert result["best_partials"], "no half-written best checkpoint was left by the kill"
   assert result["final"]["code"] == 0, result["final"]
-  assert not _partials(workdir, checkpoint.BEST_DIR)
-  _, best, _ = checkpoint.restore_run(str(workdir), best=True)
+  assert not _partials(workdir, workdir_lib.BEST_DIR)
+  _, best, _ = restore.restore_run(str(workdir), best=True)
   assert int(best.step) % 40 == 0
   _assert_states_equal(_final_state(workdir), _final_state(reference))  # Evaluation changes nothing.
 
@@ -386,7 +387,7 @@ def test_nonfinite_steps_are_skipped_never_saved_and_stop_the_run(damaged_runs):
   with checkpoint.Checkpoints(str(workdir / "checkpoints"), create=False) as ckpts:
     assert ckpts.all_steps() == [2, 3, 4]  # keep_checkpoints=3; no step after the stop.
     for step in ckpts.all_steps():
-      states.append(checkpoint.restore_run(str(workdir), step)[1])
+      states.append(restore.restore_run(str(workdir), step)[1])
   for state in states:
     assert all(np.all(np.isfinite(x)) for x in jax.tree.leaves(state)
                if np.issubdtype(np.asarray(x).dtype, np.floating))

@@ -9,10 +9,11 @@ import sys
 
 import pytest
 
-from jaxgan import checkpoint, loop, resume
+from jaxgan import loop, resume
+from jaxgan import workdir as workdir_lib
 from jaxgan.errors import ConfigError
 from tests.conftest import REPO_ROOT
-from tests.test_runner import _smoke_config, tiny_idx_dir  # pylint: disable=unused-import
+from tests.test_runner import _smoke_config
 
 STEPS = 20
 
@@ -64,7 +65,7 @@ def test_a_changed_training_field_is_warned_about_and_recorded(workdir, tiny_idx
     records = [json.loads(line) for line in f]
   assert records == [dict(time=records[0]["time"], step=STEPS, changes={
       "num_steps": [STEPS, STEPS + 4], "optimizer.g_lr": [3e-4, 1e-3]})]
-  assert checkpoint.load_config(workdir).optimizer.g_lr == 1e-3
+  assert workdir_lib.load_config(workdir).optimizer.g_lr == 1e-3
 
 
 def test_a_finished_run_says_so_in_one_line_and_writes_nothing(workdir, tiny_idx_dir, caplog):

@@ -2,7 +2,6 @@
 
 import dataclasses
 import glob
-import gzip
 import json
 import os
 import re
@@ -18,37 +17,15 @@ from PIL import Image
 from tensorboardX.proto import event_pb2
 
 from experiments.configs import dcgan, mlp_gan, smoke
-from jaxgan import checkpoint, config_validation, gan, loop, sampling
+from jaxgan import checkpoint, config_validation, gan, loop, restore, sampling
+from jaxgan import workdir as workdir_lib
 from jaxgan.errors import CheckpointError, ConfigError
-from tests.conftest import REPO_ROOT
+from tests.conftest import REPO_ROOT, TINY_IDX_IMAGES
 
-NUM_IMAGES = 200
+NUM_IMAGES = TINY_IDX_IMAGES
 # Smoke config on NUM_IMAGES images: 12 steps an epoch, 40 steps, logs every 10, checkpoints every 20.
 STEPS_PER_EPOCH, NUM_STEPS = NUM_IMAGES // 16, 40
 GRID_PX = 2 + 8 * (28 + 2)
-
-
-def _write_idx(path, array: np.ndarray) -> None:
-  header = bytes([0, 0, 8, array.ndim]) + b"".join(struct.pack(">I", d) for d in array.shape)
-  with gzip.open(path, "wb") as f:
-    f.write(header + array.astype(np.uint8).tobytes())
-
-
-def write_tiny_idx_dir(path, num_images: int = NUM_IMAGES) -> str:
-  """Writes four IDX files of `num_images` random 28x28 images (train and test) to `path`."""
-  os.makedirs(path, exist_ok=True)
-  rng = np.random.default_rng(0)
-  for images_name, labels_name in (("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz"),
-                                   ("t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz")):
-    _write_idx(os.path.join(path, images_name), rng.integers(0, 256, (num_images, 28, 28)))
-    _write_idx(os.path.join(path, labels_name), rng.integers(0, 10, (num_images,)))
-  return str(path)
-
-
-@pytest.fixture(scope="module")
-def tiny_idx_dir(tmp_path_factory):
-  """Four IDX files of NUM_IMAGES random 28x28 images (train and test)."""
-  return write_tiny_idx_dir(tmp_path_factory.mktemp("idx"))
 
 
 def _smoke_config(idx_dir, **overrides):
@@ -123,7 +100,7 @@ def test_smoke_run_writes_pictures_metrics_and_checkpoints(smoke_run):
 
   with checkpoint.Checkpoints(os.path.join(workdir, "checkpoints"), create=False) as ckpts:
     assert ckpts.all_steps() == [20, 40]
-  saved = checkpoint.load_config(workdir)
+  saved = workdir_lib.load_config(workdir)
   assert json.loads(saved.to_json()) == json.loads(_smoke_config(saved.data.idx_dir).to_json())
 
 
@@ -132,12 +109,12 @@ def test_resume_equals_uninterrupted_run(smoke_run, tiny_idx_dir, tmp_path):
   resumed_dir = str(tmp_path)
   stopped = loop.train_and_evaluate(_smoke_config(tiny_idx_dir, num_steps=20), resumed_dir)
   # The uninterrupted run saved step 20 asynchronously while it went on training.
-  _, at_20, _ = checkpoint.restore_run(workdir, step=20)
+  _, at_20, _ = restore.restore_run(workdir, step=20)
   _assert_states_equal(stopped, at_20)
 
   resumed = loop.train_and_evaluate(_smoke_config(tiny_idx_dir), resumed_dir)
   _assert_states_equal(resumed, uninterrupted)
-  _assert_states_equal(checkpoint.restore_run(resumed_dir)[1], checkpoint.restore_run(workdir)[1])
+  _assert_states_equal(restore.restore_run(resumed_dir)[1], restore.restore_run(workdir)[1])
   drop_timing = lambda records: [
       {k: v for k, v in r.items() if k not in ("images_per_sec", "epoch_seconds")} for r in records]
   assert drop_timing(_read_metrics(resumed_dir)) == drop_timing(_read_metrics(workdir))
@@ -176,7 +153,7 @@ def test_a_checkpoint_without_a_newer_state_field_restores_with_that_feature_off
 
 
 def test_sample_images_is_deterministic(smoke_run):
-  _, state, spec = checkpoint.restore_run(smoke_run[0])
+  _, state, spec = restore.restore_run(smoke_run[0])
   key = jax.random.PRNGKey(3)
   images = sampling.sample_images(spec, state, key, 70, chunk=32, mode="running")
   assert images.shape == (70, 28, 28, 1) and images.dtype == np.uint8
@@ -209,7 +186,7 @@ def test_generate_command(smoke_run, tmp_path):
 
 def test_restore_run_of_a_missing_step(smoke_run):
   with pytest.raises(CheckpointError, match=r"no checkpoint at step 30 .*\(found steps \[20, 40\]\)"):
-    checkpoint.restore_run(smoke_run[0], step=30)
+    restore.restore_run(smoke_run[0], step=30)
 
 
 @pytest.mark.parametrize("get_config", [mlp_gan.get_config, dcgan.get_config, smoke.get_config])
@@ -217,6 +194,19 @@ def test_shipped_configs_are_valid(get_config):
   config = get_config()
   config.data.idx_dir = "/some/dir"
   config_validation.validate(config)
+
+
+@pytest.mark.parametrize("name, field, value", [
+    ("dcgan", "model.g_hidden", (32, 64)), ("dcgan", "model.d_hidden", (64,)),
+    ("mlp", "model.width", 32), ("mlp", "model.stages", 3)])
+def test_a_field_of_another_model_family_is_refused(name, field, value):
+  config = (dcgan if name == "dcgan" else mlp_gan).get_config()
+  config.data.idx_dir = "/some/dir"
+  *parents, leaf = field.split(".")
+  setattr(config[parents[0]], leaf, value)
+  with pytest.raises(ConfigError, match=rf"config.{field}: got .*, but only model "
+                     rf"{'mlp' if name == 'dcgan' else 'dcgan'} reads it \(model.name is '{name}'\)"):
+    config_validation.validate(config)
 
 
 @pytest.mark.parametrize("field, value, message", [

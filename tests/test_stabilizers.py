@@ -9,9 +9,10 @@ import numpy as np
 import pytest
 
 from experiments.configs import dcgan, smoke
-from jaxgan import checkpoint, gan, loop, losses, regularizers, sampling
+from jaxgan import gan, loop, losses, regularizers, restore, sampling
+from jaxgan import workdir as workdir_lib
 from jaxgan.models.layers import BatchNorm
-from tests.test_runner import _assert_states_equal, tiny_idx_dir  # pylint: disable=unused-import
+from tests.test_runner import _assert_states_equal
 
 REAL = np.array([2.0, -0.5, 0.3, 1.5], np.float32)
 FAKE = np.array([-1.5, 0.8, -0.2, 1.2], np.float32)
@@ -220,9 +221,9 @@ def test_spectral_norm_vectors_step_with_training_and_survive_a_resume(tiny_idx_
 
   uninterrupted = loop.train_and_evaluate(config, str(tmp_path / "whole"))
   shutil.copytree(tmp_path / "whole", tmp_path / "resumed")
-  shutil.rmtree(tmp_path / "resumed" / checkpoint.LATEST_DIR / "6")  # As if stopped after step 3.
-  _, at_3, _ = checkpoint.restore_run(str(tmp_path / "resumed"))
+  shutil.rmtree(tmp_path / "resumed" / workdir_lib.LATEST_DIR / "6")  # As if stopped after step 3.
+  _, at_3, _ = restore.restore_run(str(tmp_path / "resumed"))
   assert int(at_3.step) == 3 and at_3.d_sn_vectors is not None
   resumed = loop.train_and_evaluate(config, str(tmp_path / "resumed"))
   _assert_states_equal(resumed, uninterrupted)
-  _assert_states_equal(checkpoint.restore_run(str(tmp_path / "resumed"))[1], uninterrupted)
+  _assert_states_equal(restore.restore_run(str(tmp_path / "resumed"))[1], uninterrupted)

@@ -9,7 +9,6 @@ import sys
 import pytest
 
 from tests.conftest import REPO_ROOT
-from tests.test_runner import tiny_idx_dir  # pylint: disable=unused-import
 
 
 def _sweep(workdir, idx_dir, *extra):

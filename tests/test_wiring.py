@@ -13,8 +13,10 @@ import pytest
 from flax import nnx
 
 from experiments.configs import cgan, smoke
-from jaxgan import checkpoint, config as config_lib, feature_metrics, gan, losses, regularizers
-from jaxgan import rng, sampling, workdir
+from jaxgan import config as config_lib
+from jaxgan import feature_metrics, gan, losses, regularizers, rng, sampling
+from jaxgan import workdir as workdir_lib
+from jaxgan import workdir
 
 _jit_update = jax.jit(gan.gan_update, static_argnums=0)
 
@@ -111,8 +113,8 @@ def test_the_projection_discriminator_output_depends_on_the_label():
 def test_an_old_config_json_without_newer_fields_loads_with_their_defaults(tmp_path):
   saved = json.loads(smoke.get_config().to_json_best_effort())
   del saved["sampling"], saved["model"]["clusters"], saved["health"]
-  (tmp_path / checkpoint.CONFIG_FILE).write_text(json.dumps(saved))
-  config = checkpoint.load_config(str(tmp_path))
+  (tmp_path / workdir_lib.CONFIG_FILE).write_text(json.dumps(saved))
+  config = workdir_lib.load_config(str(tmp_path))
   defaults = config_lib.default_config()
   assert config.sampling == "running"  # What runs used before the setting existed.
   assert config.model.clusters == defaults.model.clusters

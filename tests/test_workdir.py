@@ -10,10 +10,9 @@ import time
 
 import pytest
 
-from jaxgan import checkpoint, metrics_log, workdir
+from jaxgan import metrics_log, restore, workdir
 from jaxgan.errors import ConfigError, JaxganError
 from tests.conftest import REPO_ROOT
-from tests.test_runner import tiny_idx_dir  # pylint: disable=unused-import
 
 TIMEOUT = 300
 
@@ -147,7 +146,7 @@ def test_a_second_run_on_a_busy_workdir_exits_2_and_generate_still_reads_it(tiny
     assert generated.returncode == 0, generated.stderr
     assert os.path.isfile(tmp_path / "new_folder" / "x.png")
     # The run saves every 2 steps and keeps 3: the latest step often vanishes while it is read.
-    steps = [int(checkpoint.restore_run(str(run_dir))[1].step) for _ in range(20)]
+    steps = [int(restore.restore_run(str(run_dir))[1].step) for _ in range(20)]
     assert steps == sorted(steps) and steps[-1] > steps[0], steps
     assert first.poll() is None  # The first run went on.
   finally:
