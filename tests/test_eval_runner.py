@@ -1,9 +1,8 @@
 """Evaluation in training and from the command line, the best checkpoint, and generator EMA."""
 
-import gzip
 import json
 import os
-import struct
+import shutil
 import subprocess
 import sys
 
@@ -15,31 +14,19 @@ import pytest
 from experiments.configs import best, dcgan, mlp_ema, smoke
 from jaxgan import checkpoint, config_validation
 from jaxgan import data as data_lib
-from jaxgan import gan, loop, restore, run_eval, sampling
+from jaxgan import evaluation, gan, loop, restore, run_eval, sampling
 from jaxgan import workdir as workdir_lib
 from jaxgan.errors import ConfigError
-from tests.conftest import REPO_ROOT
+from tests.conftest import REPO_ROOT, write_tiny_idx_dir
 
 NUM_IMAGES = 200  # Train and test: the real held-out set has 200 images too.
 EMA_DECAY = 0.9
 
 
-def write_idx(path, array: np.ndarray) -> None:
-  header = bytes([0, 0, 8, array.ndim]) + b"".join(struct.pack(">I", d) for d in array.shape)
-  with gzip.open(path, "wb") as f:
-    f.write(header + array.astype(np.uint8).tobytes())
-
-
 @pytest.fixture(scope="module")
 def idx_dir(tmp_path_factory):
   """Four IDX files of NUM_IMAGES random 28x28 images."""
-  path = tmp_path_factory.mktemp("idx")
-  rng = np.random.default_rng(1)
-  for images, labels in (("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz"),
-                         ("t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz")):
-    write_idx(path / images, rng.integers(0, 256, (NUM_IMAGES, 28, 28)))
-    write_idx(path / labels, rng.integers(0, 10, (NUM_IMAGES,)))
-  return str(path)
+  return write_tiny_idx_dir(tmp_path_factory.mktemp("idx"), NUM_IMAGES)
 
 
 def _config(idx_dir, **overrides):
@@ -132,16 +119,36 @@ def test_evaluate_command_rejects(eval_run, args, code, message):
   assert result.stderr.strip() == message
 
 
-def test_generate_best(eval_run, tmp_path):
+def test_generate_best_with_another_sampling_mode(eval_run, tmp_path):
   workdir, _ = eval_run
   output = tmp_path / "best.npy"
   result = _run("experiments.generate", f"--workdir={workdir}", "--best", "--num=5", "--seed=3",
-                f"--output={output}")
+                "--sampling=running", f"--output={output}")
   assert result.returncode == 0, result.stderr
   config, state, spec = restore.restore_run(workdir, best=True)
-  expected = sampling.sample_images(spec, state, jax.random.PRNGKey(3), 5, mode=config.sampling,
+  assert config.sampling != "running"
+  expected = sampling.sample_images(spec, state, jax.random.PRNGKey(3), 5, mode="running",
                                     seed=config.seed)[..., 0]
   np.testing.assert_array_equal(np.load(output), expected)
+
+
+@pytest.mark.parametrize("which", ["--step=20", "--best"])
+def test_evaluate_flags_pick_the_checkpoint_sampling_noise_and_kid_subsets(eval_run, tmp_path, which):
+  workdir = shutil.copytree(eval_run[0], tmp_path / "run")  # evaluate rewrites its eval.json.
+  result = _run("experiments.evaluate", f"--workdir={workdir}", which, "--num=50", "--seed=5",
+                "--kid_subsets=3", "--sampling=running")
+  assert result.returncode == 0, result.stderr
+  printed = json.loads(result.stdout.strip().splitlines()[-1])
+  config, state, spec = restore.restore_run(str(workdir), 20 if which == "--step=20" else None,
+                                            best=which == "--best")
+  assert (printed["step"], printed["checkpoint"]) == (
+      int(state.step), "step" if which == "--step=20" else "best")
+  evaluator = evaluation.load_evaluator()
+  expected = run_eval.evaluate_state(
+      sampling.Sampler(spec, "running", config.seed), state, run_eval.eval_key(5), 50, evaluator,
+      run_eval.load_reference(evaluator, config.data), kid_subsets=3)
+  for name, value in expected.items():
+    assert printed[name] == pytest.approx(value, rel=1e-5), name
 
 
 def test_too_many_eval_samples_fail_before_training(idx_dir, tmp_path):

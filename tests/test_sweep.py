@@ -86,3 +86,20 @@ def test_the_base_config_is_passed_on_in_any_form_and_keys_each_row(tiny_idx_dir
     assert json.load(f)["step"] == 12
   with open(tmp_path / "sweep.csv") as f:
     assert float(next(csv.DictReader(f))["fcd"]) == pytest.approx(json.load(open(variant / "eval.json"))["fcd"])
+
+
+@pytest.mark.slow
+def test_parallel_variants_run_at_once_and_a_failed_one_is_a_row_and_exit_1(tiny_idx_dir, tmp_path):
+  result = _sweep(tmp_path, tiny_idx_dir, "--parallel=2", "--config.max_nonfinite_steps=3",
+                  "--sweep=optimizer.d_lr=0.0003,1e30")
+  assert result.returncode == 1, result.stderr[-2000:]
+  progress = result.stderr.strip().splitlines()
+  started = [i for i, line in enumerate(progress) if ": training, log in " in line]
+  ended = [i for i, line in enumerate(progress) if ": done in " in line or ": failed (" in line]
+  assert len(started) == len(ended) == 2 and max(started) < min(ended), progress  # Both at once.
+  with open(tmp_path / "sweep.csv") as f:
+    ok, diverged = list(csv.DictReader(f))
+  assert float(ok["fcd"]) > 0 and not ok["error"]
+  assert diverged["error"].startswith("exit 1, see ") and not diverged["fcd"]
+  assert progress[-1] == f"error: 1 variant(s) failed: {diverged['variant']}; see their train.log"
+  assert "training diverged" in (tmp_path / diverged["variant"] / "train.log").read_text()
