@@ -174,7 +174,8 @@ def test_missing_tfds_data_offline_fails_fast_with_one_line(tmp_path):
       "  print(e, file=sys.stderr)\n"
       "  sys.exit(e.exit_code)\n")
   empty_dir = str(tmp_path / "no_tfds_here")
-  result, seconds = _run([sys.executable, "-c", code], {"TFDS_DATA_DIR": empty_dir}, timeout=30)
+  no_data = {"TFDS_DATA_DIR": empty_dir, "JAXGAN_MNIST_IDX_DIR": ""}
+  result, seconds = _run([sys.executable, "-c", code], no_data, timeout=30)
   assert result.returncode == 1 and seconds < 30
   assert "Traceback" not in result.stderr
   message = result.stderr.strip().splitlines()[-1]
@@ -232,7 +233,8 @@ def test_bad_data_config_is_a_config_error_naming_the_field(field, value):
     config_validation.validate(config)
 
 
-def test_idx_source_without_idx_dir_is_a_config_error():
+def test_idx_source_without_idx_dir_is_a_config_error(monkeypatch):
+  monkeypatch.delenv("JAXGAN_MNIST_IDX_DIR", raising=False)
   config = config_lib.default_config()
   config.data.update(source="idx", idx_dir="")
   with pytest.raises(ConfigError, match="config.data.idx_dir"):
@@ -339,7 +341,8 @@ def test_decoded_arrays_are_cached_and_a_torn_cache_is_decoded_again(tiny, tmp_p
   np.testing.assert_array_equal(_sorted_rows(*first), _sorted_rows(*tiny["arrays"]["train"]))
 
 
-def test_a_tfrecord_dataset_names_the_command_and_the_import_replaces_it(tmp_path):
+def test_a_tfrecord_dataset_names_the_command_and_the_import_replaces_it(tmp_path, monkeypatch):
+  monkeypatch.delenv("JAXGAN_MNIST_IDX_DIR", raising=False)  # No IDX folder to prepare from.
   import tensorflow_datasets as tfds  # pylint: disable=import-outside-toplevel
   from jaxgan import tfds_import  # pylint: disable=import-outside-toplevel
   idx_dir, tfds_dir = tmp_path / "idx", tmp_path / "tfds"

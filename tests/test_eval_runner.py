@@ -21,6 +21,7 @@ from tests.conftest import REPO_ROOT, write_tiny_idx_dir
 
 NUM_IMAGES = 200  # Train and test: the real held-out set has 200 images too.
 EMA_DECAY = 0.9
+_jit_update = jax.jit(gan.gan_update, static_argnums=0)  # Eager, the update takes ~30 s.
 
 
 @pytest.fixture(scope="module")
@@ -179,7 +180,7 @@ def test_ema_update_in_the_step(idx_dir):
   initial_g = state.g_params
   real = jnp.zeros((16, 28, 28, 1))
   z = gan.sample_noise(spec, jax.random.PRNGKey(1), 16)
-  new, _ = gan.gan_update(spec, state, real, None, z)
+  new, _ = _jit_update(spec, state, real, None, z)
   decay = min(EMA_DECAY, 1 / 10)  # The warm-up's value at step 0.
   expected = jax.tree.map(lambda e, g: decay * e + (1 - decay) * g, initial_g, new.g_params)
   for a, b in zip(jax.tree.leaves(new.ema_params), jax.tree.leaves(expected)):
@@ -210,8 +211,8 @@ def test_ema_decay_is_capped_at_ema_decay_late_in_training(idx_dir):
   """At step 10^6 the warm-up (1 + t) / (10 + t) is above ema_decay, so the cap decides."""
   state, spec = gan.init_state(_config(idx_dir), (28, 28, 1))
   state = state.replace(step=jnp.asarray(1_000_000, jnp.int32))
-  new, _ = gan.gan_update(spec, state, jnp.zeros((16, 28, 28, 1)), None,
-                          gan.sample_noise(spec, jax.random.PRNGKey(1), 16))
+  new, _ = _jit_update(spec, state, jnp.zeros((16, 28, 28, 1)), None,
+                       gan.sample_noise(spec, jax.random.PRNGKey(1), 16))
   assert (1 + 1e6) / (10 + 1e6) > EMA_DECAY
   expected = jax.tree.map(lambda e, g: EMA_DECAY * e + (1 - EMA_DECAY) * g, state.ema_params,
                           new.g_params)

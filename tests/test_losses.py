@@ -89,3 +89,43 @@ def test_non_saturating_gradient_dominates_when_d_rejects_fakes():
 def test_unknown_generator_loss_raises():
   with pytest.raises(ValueError, match="unknown generator loss 'wasserstein'"):
     losses.generator_loss(jnp.zeros((2,)), "wasserstein")
+
+
+# Hand-computed losses of every kind on D's logits for two real and two generated images.
+REAL_LOGITS, FAKE_LOGITS = np.array([2.0, -1.0], np.float32), np.array([0.5, -3.0], np.float32)
+SOFTPLUS = {x: np.log1p(np.exp(x)) for x in (-2.0, 1.0, 0.5, -3.0, -0.5, 3.0)}
+
+
+@pytest.mark.parametrize("kind, real_loss, fake_loss", [
+    ("bce", (SOFTPLUS[-2.0] + SOFTPLUS[1.0]) / 2, (SOFTPLUS[0.5] + SOFTPLUS[-3.0]) / 2),
+    ("hinge", (0.0 + 2.0) / 2, (1.5 + 0.0) / 2),  # mean(relu(1 - r)), mean(relu(1 + f)).
+    ("least_squares", (1.0 + 4.0) / 4, (0.25 + 9.0) / 4),  # mean((r - 1)^2) / 2, mean(f^2) / 2.
+])
+def test_discriminator_loss_kinds_worked_example(kind, real_loss, fake_loss):
+  chex.assert_trees_all_close(
+      losses.discriminator_loss(jnp.asarray(REAL_LOGITS), jnp.asarray(FAKE_LOGITS), kind),
+      tuple(np.float32(x) for x in (real_loss + fake_loss, real_loss, fake_loss)), rtol=1e-6)
+
+
+@pytest.mark.parametrize("kind, loss", [
+    ("non_saturating", (SOFTPLUS[-0.5] + SOFTPLUS[3.0]) / 2),  # -mean(log sigmoid(f)).
+    ("minimax", -(SOFTPLUS[0.5] + SOFTPLUS[-3.0]) / 2),  # mean(log(1 - sigmoid(f))).
+    ("hinge", -(0.5 - 3.0) / 2),
+    ("least_squares", (0.25 + 16.0) / 4),
+])
+def test_generator_loss_kinds_worked_example(kind, loss):
+  chex.assert_trees_all_close(losses.generator_loss(jnp.asarray(FAKE_LOGITS), kind),
+                              np.float32(loss), rtol=1e-6)
+
+
+def test_the_default_losses_are_the_tutorials():
+  chex.assert_trees_all_close(losses.generator_loss(jnp.asarray(FAKE_LOGITS)),
+                              losses.generator_loss(jnp.asarray(FAKE_LOGITS), "non_saturating"))
+  chex.assert_trees_all_close(
+      losses.discriminator_loss(jnp.asarray(REAL_LOGITS), jnp.asarray(FAKE_LOGITS)),
+      losses.discriminator_loss(jnp.asarray(REAL_LOGITS), jnp.asarray(FAKE_LOGITS), "bce"))
+
+
+def test_unknown_discriminator_loss_raises():
+  with pytest.raises(ValueError, match="unknown discriminator loss 'wasserstein'"):
+    losses.discriminator_loss(jnp.zeros((2,)), jnp.zeros((2,)), "wasserstein")

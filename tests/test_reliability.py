@@ -431,7 +431,7 @@ def _bad_cases(tmp, reference, idx_dir):
        "error: config.max_nonfinite_steps: got 0, expected an integer >= 1"),
       ("negative_grad_norm_limit", smoke(tmp / "g", "--config.health.max_grad_norm=-1.0"), {},
        "error: config.health.max_grad_norm: got -1.0, expected a number in (0.0, inf)"),
-      ("idx_dir_empty", smoke(tmp / "i", "--config.data.idx_dir="), {},
+      ("idx_dir_empty", smoke(tmp / "i", "--config.data.idx_dir="), {"JAXGAN_MNIST_IDX_DIR": ""},
        "error: config.data.idx_dir: empty while data.source is 'idx'"),
   ]
 

@@ -97,13 +97,13 @@ def test_l1_term_adds_its_value_and_gradient_to_the_g_loss():
     fake, _ = spec.generate(g_params, state.g_batch_stats, z, train=True)
     return weight * jnp.mean(jnp.abs(fake - real))
 
-  l1, l1_grads = jax.value_and_grad(l1_loss)(state.g_params)
+  l1, l1_grads = jax.jit(jax.value_and_grad(l1_loss))(state.g_params)
   grads = {}
   for name, s in (("l1", spec), ("plain", plain_spec)):
     def g_loss(g_params, s=s):
       new, metrics = gan.gan_update(s, state.replace(g_params=g_params), real, None, z)
       return metrics["g_loss"], (metrics, new.d_params)
-    grads[name] = jax.grad(g_loss, has_aux=True)(state.g_params)
+    grads[name] = jax.jit(jax.grad(g_loss, has_aux=True))(state.g_params)
   (l1_g, (l1_metrics, l1_d)), (plain_g, (plain_metrics, plain_d)) = grads["l1"], grads["plain"]
   assert float(l1) > 0.1
   np.testing.assert_allclose(l1_metrics["g_loss"] - plain_metrics["g_loss"], l1, rtol=1e-5)
