@@ -174,23 +174,27 @@ def _train(config, workdir: str, lock: workdir_lib.RunLock) -> GANState:
   with contextlib.ExitStack() as stack:
     stack.enter_context(logging_redirect_tqdm(loggers=[logging.getLogger("jaxgan")]))
 
-    def add(action):
-      stack.callback(action.close)
-      return action
-
-    checkpoints = add(periodic.SaveCheckpoints(config, ckpts, start_step, total_steps, run_info, lock))
-    # Checks eval_num first.
+    # Built first: installs the SIGTERM and Ctrl-C handlers.
+    checkpoints = periodic.SaveCheckpoints(config, ckpts, start_step, total_steps, run_info, lock)
+    stack.callback(checkpoints.close)
+    # Checks eval_num before anything is written.
     evaluation = run_eval.TrainingEvaluation(
         config, workdir, sample, spec.num_classes if spec.class_conditional else 0)
     stack.callback(evaluation.close)
-    report = add(periodic.ReportProgress(config, workdir, start_step, total_steps, steps_per_epoch,
-                                         sampling.Sampler(spec, "running", config.seed).grid))
+    run_log = periodic.RunLog(workdir, start_step)
+    stack.callback(run_log.close)
     actions = [
-        add(periodic.CheckFinite(config, state)), report,
-        add(periodic.SaveGrids(workdir, start_step, total_steps, steps_per_epoch, sample.grid, state)),
+        periodic.CheckFinite(config, state),
+        periodic.ReportProgress(config, run_log, start_step, total_steps, steps_per_epoch,
+                                sampling.Sampler(spec, "running", config.seed).grid,
+                                os.path.join(workdir, "loss_curves.png")),
+        periodic.SaveGrids(workdir, start_step, total_steps, steps_per_epoch, sample.grid, state),
         checkpoints,
-        periodic.Evaluate(evaluation, start_step, total_steps, run_info, report),
-        add(periodic.Profile(config, workdir, start_step, total_steps))]
+        periodic.Evaluate(evaluation, start_step, total_steps, run_info, run_log),
+        periodic.Profile(config, workdir, start_step, total_steps)]
+    for action in actions:
+      if action is not checkpoints:
+        stack.callback(action.close)
     step_fn = make_step_fn(spec, mesh, images_N, labels_N, config.batch_size, k)
     step = start_step
     while step < total_steps:
@@ -198,8 +202,7 @@ def _train(config, workdir: str, lock: workdir_lib.RunLock) -> GANState:
       state, metrics = step_fn(state, step, calls)
       step += calls
       for action in actions:
-        action(step, state, metrics)
-        if checkpoints.stop_requested:
+        if action(step, state, metrics):  # A stop: the step is saved.
           return state
     for action in actions:
       action.finish(state)

@@ -1,8 +1,9 @@
 """The periodic actions of the training loop. Each owns its schedule and its process-0 guard.
 
-The loop calls every action after each call of the train step with (step, state, metrics), where
-`step` counts the steps done and `metrics` are the last call's (stacked along a leading axis when
-a call fuses several steps); `finish(state)` runs once after the last step, and `close()` always.
+Every action is an `Action`: the loop calls it after each call of the train step with (step, state,
+metrics), where `step` counts the steps done and `metrics` are the last call's (stacked along a
+leading axis when a call fuses several steps), and stops the run when it returns True; `finish(state)`
+runs once after the last step, and `close()` always. The actions report through one `RunLog`.
 A schedule "every N steps" is due at the first call boundary at or after each multiple of N. In a
 multi-process run every process calls every action: all take part in sampling and checkpointing
 (one SPMD program), and only process 0 writes files and prints.
@@ -49,74 +50,106 @@ def last_step_metrics(metrics) -> dict[str, float]:
   return {k: float(np.asarray(v).reshape(-1)[-1]) for k, v in jax.device_get(metrics).items()}
 
 
-class ReportProgress:
-  """Every `log_every_steps` steps: a metrics record (logs, TensorBoard, the progress bar and one line
-  on stdout) and the health warnings; at every epoch end, its duration. `paused()` excludes time
-  spent outside training (evaluation) from the throughput. `sample_grid` feeds the health check's
-  diversity test, which needs no standing statistics ("running" mode is cheapest)."""
+class Action:
+  """A periodic action of the training loop; this base does nothing."""
 
-  def __init__(self, config, workdir: str, start_step: int, total_steps: int, steps_per_epoch: int,
-               sample_grid):
+  def __call__(self, step: int, state: GANState, metrics) -> bool:
+    """After a train call: does what is due at `step`; True stops the run (its step is saved)."""
+    del step, state, metrics
+    return False
+
+  def finish(self, state: GANState) -> None:
+    """After the last step."""
+    del state
+
+  def close(self) -> None:
+    """Always, last: releases what the action holds."""
+
+
+class RunLog:
+  """Where the actions report: records in the metrics log (metrics.jsonl and TensorBoard) and lines
+  above the progress bar, by process 0; and the training clock, which evaluations pause."""
+
+  def __init__(self, workdir: str, start_step: int):
     self.main = parallel.is_main_process()
-    self.due = Every(config.log_every_steps, start_step, total_steps)
-    self.epoch_end = Every(steps_per_epoch, start_step, total_steps + 1)  # Not at the last step.
-    self.total_steps, self.steps_per_epoch, self.batch_size = (total_steps, steps_per_epoch,
-                                                               config.batch_size)
-    self.sample_grid, self.workdir = sample_grid, workdir
     self.metrics_log = MetricsLog(workdir, start_step) if self.main else None
-    self.monitor = health.HealthMonitor(config.health)
-    self.bar = tqdm.tqdm(total=total_steps, initial=start_step, unit="step", dynamic_ncols=True,
-                         disable=not self.main)
-    self.last_step, self.last_time = start_step, time.perf_counter()
-    self.epoch_time = self.last_time
-
-  @contextlib.contextmanager
-  def paused(self):
-    start = time.perf_counter()
-    yield
-    elapsed = time.perf_counter() - start
-    self.last_time, self.epoch_time = self.last_time + elapsed, self.epoch_time + elapsed
+    self._paused_seconds = 0.0
 
   def write(self, record: dict, line: str | None = None) -> None:
     """Process 0: appends `record` to the metrics log and prints `line` above the progress bar."""
     if self.main:
       self.metrics_log.write(record)
       if line:
-        self.bar.write(line)
+        tqdm.tqdm.write(line)
 
-  def __call__(self, step: int, state: GANState, metrics) -> None:
-    self.bar.update(step - self.bar.n)
-    if self.due(step):
-      samples = self.sample_grid(state)
-      now = time.perf_counter()
-      record = dict(step=step, epoch=step / self.steps_per_epoch, **last_step_metrics(metrics),
-                    images_per_sec=(step - self.last_step) * self.batch_size / (now - self.last_time))
-      self.last_step, self.last_time = step, now
-      self.bar.set_postfix(g_loss=f"{record['g_loss']:.4f}", d_loss=f"{record['d_loss']:.4f}")
-      self.write(record, f"step {step}/{self.total_steps}: g_loss {record['g_loss']:.4f}, "
-                 f"d_loss {record['d_loss']:.4f}, real_loss {record['real_loss']:.4f}, "
-                 f"fake_loss {record['fake_loss']:.4f}, {record['images_per_sec']:.0f} images/s")
-      if self.main:
-        for warning in self.monitor.update(step, record, samples):
-          log.warning("%s", warning)
-    if self.epoch_end(step):
-      now = time.perf_counter()
-      self.write(dict(step=step, epoch_seconds=now - self.epoch_time),
-                 f"epoch {step // self.steps_per_epoch} done in {now - self.epoch_time:.1f} s")
-      self.epoch_time = now
+  def clock(self) -> float:
+    """Seconds of training: wall-clock time less the paused intervals."""
+    return time.perf_counter() - self._paused_seconds
 
-  def finish(self, state: GANState) -> None:
-    del state
-    if self.main:
-      visualize.plot_losses(self.metrics_log.records, os.path.join(self.workdir, "loss_curves.png"))
+  @contextlib.contextmanager
+  def paused(self):
+    start = time.perf_counter()
+    try:
+      yield
+    finally:
+      self._paused_seconds += time.perf_counter() - start
 
   def close(self) -> None:
-    self.bar.close()
     if self.main:
       self.metrics_log.close()
 
 
-class SaveGrids:
+class ReportProgress(Action):
+  """Every `log_every_steps` steps: a metrics record (logs, TensorBoard, the progress bar and one line
+  on stdout) and the health warnings; at every epoch end, its duration. `paused()` excludes time
+  spent outside training (evaluation) from the throughput. `sample_grid` feeds the health check's
+  diversity test, which needs no standing statistics ("running" mode is cheapest)."""
+
+  def __init__(self, config, run_log: RunLog, start_step: int, total_steps: int,
+               steps_per_epoch: int, sample_grid, loss_curves_path: str):
+    self.log, self.main = run_log, run_log.main
+    self.due = Every(config.log_every_steps, start_step, total_steps)
+    self.epoch_end = Every(steps_per_epoch, start_step, total_steps + 1)  # Not at the last step.
+    self.total_steps, self.steps_per_epoch, self.batch_size = (total_steps, steps_per_epoch,
+                                                               config.batch_size)
+    self.sample_grid, self.loss_curves_path = sample_grid, loss_curves_path
+    self.monitor = health.HealthMonitor(config.health)
+    self.bar = tqdm.tqdm(total=total_steps, initial=start_step, unit="step", dynamic_ncols=True,
+                         disable=not self.main)
+    self.last_step, self.last_time = start_step, run_log.clock()
+    self.epoch_time = self.last_time
+
+  def __call__(self, step: int, state: GANState, metrics) -> bool:
+    self.bar.update(step - self.bar.n)
+    if self.due(step):
+      samples = self.sample_grid(state)
+      now = self.log.clock()
+      record = dict(step=step, epoch=step / self.steps_per_epoch, **last_step_metrics(metrics),
+                    images_per_sec=(step - self.last_step) * self.batch_size / (now - self.last_time))
+      self.last_step, self.last_time = step, now
+      self.bar.set_postfix(g_loss=f"{record['g_loss']:.4f}", d_loss=f"{record['d_loss']:.4f}")
+      self.log.write(record, f"step {step}/{self.total_steps}: g_loss {record['g_loss']:.4f}, "
+                     f"d_loss {record['d_loss']:.4f}, real_loss {record['real_loss']:.4f}, "
+                     f"fake_loss {record['fake_loss']:.4f}, {record['images_per_sec']:.0f} images/s")
+      if self.main:
+        for warning in self.monitor.update(step, record, samples):
+          log.warning("%s", warning)
+    if self.epoch_end(step):
+      now = self.log.clock()
+      self.log.write(dict(step=step, epoch_seconds=now - self.epoch_time),
+                     f"epoch {step // self.steps_per_epoch} done in {now - self.epoch_time:.1f} s")
+      self.epoch_time = now
+    return False
+
+  def finish(self, state: GANState) -> None:
+    if self.main:
+      visualize.plot_losses(self.log.metrics_log.records, self.loss_curves_path)
+
+  def close(self) -> None:
+    self.bar.close()
+
+
+class SaveGrids(Action):
   """A grid of samples from fixed noise (`sampling.Sampler.grid`: 8x8, or a column per class) at step
   0, after every epoch and at the end, as samples/step_XXXXXXX.png; at the end, all of them as
   samples/progress.gif."""
@@ -136,44 +169,35 @@ class SaveGrids:
       visualize.save_grid(images, os.path.join(self.dir, f"step_{step:07d}.png"),
                           ncols=len(images) // sampling.GRID_ROWS)
 
-  def __call__(self, step: int, state: GANState, metrics) -> None:
+  def __call__(self, step: int, state: GANState, metrics) -> bool:
     if self.due(step):
       self._save(step, state)
+    return False
 
   def finish(self, state: GANState) -> None:
-    del state
     if parallel.is_main_process():
       frames = sorted(os.path.join(self.dir, name) for name in os.listdir(self.dir)
                       if name.startswith("step_") and name.endswith(".png"))
       if frames:
         visualize.save_gif(frames, os.path.join(self.dir, "progress.gif"))
 
-  def close(self) -> None:
-    pass
 
-
-class SaveCheckpoints:
+class SaveCheckpoints(Action):
   """A checkpoint every `checkpoint_every_steps` steps and at the end; on SIGTERM or Ctrl-C (single
   process, `stop_signals`) or an agreed preemption (multi-process, JAX's preemption service), one of
-  the current step, after which `stop_requested` is True (Ctrl-C raises `Interrupted` instead). It
-  renews the workdir lock's lease every minute."""
+  the current step, after which it stops the run (Ctrl-C raises `Interrupted` instead)."""
 
   def __init__(self, config, ckpts: checkpoint_lib.Checkpoints, start_step: int, total_steps: int,
                run_info: dict, lock: workdir_lib.RunLock):
-    self.ckpts, self.run_info, self.lock = ckpts, run_info, lock
-    self._renewed = time.monotonic()
+    self.ckpts, self.run_info = ckpts, run_info
     self.due = Every(config.checkpoint_every_steps, start_step, total_steps)
-    self.stop_requested = False
     self.signals = stop_signals.StopSignals(ckpts.directory, lock)
 
-  def __call__(self, step: int, state: GANState, metrics) -> None:
+  def __call__(self, step: int, state: GANState, metrics) -> bool:
     test_faults.maybe_stop("step", step)
     if self.due(step):
       self.ckpts.save(state, step, self.run_info)
       test_faults.maybe_stop("save", step)
-    if time.monotonic() - self._renewed > 60:
-      self.lock.renew()
-      self._renewed = time.monotonic()
     if self.signals.received is not None or self.ckpts.reached_preemption(step):
       if self.ckpts.latest_step() != step:
         self.ckpts.save(state, step, self.run_info)
@@ -182,10 +206,10 @@ class SaveCheckpoints:
       if self.signals.received == signal.SIGINT:
         raise Interrupted(self.signals.stop_message(step))
       log.info("%s", self.signals.stop_message(step))
-      self.stop_requested = True
+      return True
+    return False
 
   def finish(self, state: GANState) -> None:
-    del state
     self.signals.restore(signal.SIGINT)  # Ctrl-C during the final evaluation: KeyboardInterrupt.
     self.ckpts.wait()
 
@@ -194,40 +218,40 @@ class SaveCheckpoints:
     self.ckpts.close()
 
 
-class Evaluate:
-  """A `run_eval.TrainingEvaluation` on its schedule, its metrics written by `report`; the final full
-  evaluation in `finish`."""
+class Evaluate(Action):
+  """A `run_eval.TrainingEvaluation` on its schedule, out of the training clock, its metrics in the
+  run log; the final full evaluation in `finish`."""
 
   def __init__(self, evaluation: run_eval.TrainingEvaluation, start_step: int, total_steps: int,
-               run_info: dict, report: ReportProgress):
+               run_info: dict, run_log: RunLog):
     self.evaluation = evaluation
-    self.total_steps, self.run_info, self.report = total_steps, run_info, report
+    self.total_steps, self.run_info, self.log = total_steps, run_info, run_log
     self.due = Every(evaluation.every, start_step, total_steps) if evaluation.best else None
     self.started = time.perf_counter()
 
-  def __call__(self, step: int, state: GANState, metrics) -> None:
+  def __call__(self, step: int, state: GANState, metrics) -> bool:
     if self.due is None or not self.due(step):
-      return
+      return False
     start = time.perf_counter()
-    with self.report.paused():
+    with self.log.paused():
       metrics, is_best = self.evaluation.periodic(state, step, self.run_info)
     # eval/minutes: the wall-clock minutes of this process's training so far, evaluations included
     # (the time-to-quality curve).
-    self.report.write(
+    self.log.write(
         dict(step=step, **{f"eval/{k}": v for k, v in metrics.items()},
              **{"eval/seconds": time.perf_counter() - start,
                 "eval/minutes": (time.perf_counter() - self.started) / 60.0}),
         f"eval at step {step}, {run_eval.summary(metrics)}" + (" (best so far)" if is_best else ""))
+    return False
 
   def finish(self, state: GANState) -> None:
     metrics = self.evaluation.final(state, self.total_steps, write=parallel.is_main_process())
     if metrics is not None:
-      self.report.write(dict(step=self.total_steps,
-                             **{f"eval_final/{k}": v for k, v in metrics.items()}),
-                        f"final eval at step {self.total_steps}, {run_eval.summary(metrics)}")
+      self.log.write(dict(step=self.total_steps, **{f"eval_final/{k}": v for k, v in metrics.items()}),
+                     f"final eval at step {self.total_steps}, {run_eval.summary(metrics)}")
 
 
-class CheckFinite:
+class CheckFinite(Action):
   """Stops a diverged run (`health.NonfiniteStreak`). Each step reads the previous step's flag, so
   reading it leaves the current step queued on the device."""
 
@@ -241,19 +265,16 @@ class CheckFinite:
       step, metrics = self.previous
       self.streak.update(step, jax.device_get(metrics["nonfinite"]), metrics)
 
-  def __call__(self, step: int, state: GANState, metrics) -> None:
+  def __call__(self, step: int, state: GANState, metrics) -> bool:
     self._check_previous()
     self.previous = (step, metrics)
+    return False
 
   def finish(self, state: GANState) -> None:
-    del state
     self._check_previous()
 
-  def close(self) -> None:
-    pass
 
-
-class Profile:
+class Profile(Action):
   """With `config.profile_steps` = N > 0: a `jax.profiler` trace of at least N steps, from the first
   call boundary at least WARMUP_STEPS after the run's (re)start (compilation done), written by process
   0 to WORKDIR/profile/ for TensorBoard's profile plugin and, as perfetto_trace.json.gz, for Perfetto."""
@@ -266,9 +287,9 @@ class Profile:
     self.start_after, self.total_steps = start_step + self.WARMUP_STEPS, total_steps
     self.first, self.tracing = None, False
 
-  def __call__(self, step: int, state: GANState, metrics) -> None:
+  def __call__(self, step: int, state: GANState, metrics) -> bool:
     if not self.num:
-      return
+      return False
     if self.first is None and self.start_after <= step < self.total_steps:
       jax.block_until_ready(state)
       jax.profiler.start_trace(self.directory, create_perfetto_trace=True)
@@ -277,6 +298,7 @@ class Profile:
       jax.block_until_ready(state)
       self._stop()
       log.info("profile of steps %d to %d written to %s", self.first + 1, step, self.directory)
+    return False
 
   def _stop(self) -> None:
     if self.tracing:
@@ -284,7 +306,6 @@ class Profile:
       jax.profiler.stop_trace()
 
   def finish(self, state: GANState) -> None:
-    del state
     self._stop()
 
   def close(self) -> None:

@@ -11,6 +11,7 @@ import logging
 import os
 import socket
 import tempfile
+import threading
 import time
 
 import ml_collections
@@ -90,12 +91,15 @@ class RunLock:
 
   `acquire` takes it, or raises when a live run holds it. A lock whose holder is gone (killed,
   the machine lost power) does not block: on the same host its PID is no longer alive; from another
-  host, its lease (the file's mtime, renewed by `renew`) is older than LEASE_SECONDS.
+  host, its lease (the file's mtime) is older than LEASE_SECONDS. While it is held, a background
+  thread renews the lease every `renew_seconds`.
   """
 
-  def __init__(self, workdir: str):
+  def __init__(self, workdir: str, renew_seconds: float = 60.0):
     self.path = os.path.join(workdir, LOCK_FILE)
     self.held = False
+    self.renew_seconds = renew_seconds
+    self._released = threading.Event()
 
   def _holder(self) -> dict | None:
     """The holder's record, or None when the lock is free or stale (then it is removed)."""
@@ -132,6 +136,7 @@ class RunLock:
       try:
         os.link(tmp, self.path)  # Atomic, and fails when the lock exists: the record is whole.
         self.held = True
+        threading.Thread(target=self._keep_renewing, name="jaxgan-lock-lease", daemon=True).start()
         return
       except FileExistsError:
         holder = self._holder()
@@ -144,6 +149,10 @@ class RunLock:
         os.remove(tmp)
     raise JaxganError(f"cannot take the lock {self.path}: other runs keep taking it")
 
+  def _keep_renewing(self) -> None:
+    while not self._released.wait(self.renew_seconds):
+      self.renew()
+
   def renew(self) -> None:
     """Renews the lease (the lock's mtime), for hosts that cannot see this process."""
     if self.held:
@@ -151,6 +160,7 @@ class RunLock:
         os.utime(self.path)
 
   def release(self) -> None:
+    self._released.set()
     if self.held:
       with contextlib.suppress(FileNotFoundError):
         os.remove(self.path)

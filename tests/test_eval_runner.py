@@ -170,7 +170,10 @@ def test_ema_is_checkpointed_and_used_for_samples(eval_run):
       spec.generate(params, restored.g_batch_stats, z_BxZ, None, train=False)[0], spec.value_range)
   from_ema, from_g = sample(restored.ema_params), sample(restored.g_params)
   assert not np.array_equal(from_ema, from_g)
-  np.testing.assert_array_equal(sampling.sample_images(spec, restored, key, 8, mode="running"), from_ema)
+  # The same images, but for a rare rounding difference of one grey level (eager against jitted).
+  difference = np.abs(sampling.sample_images(spec, restored, key, 8, mode="running").astype(int) -
+                      from_ema.astype(int))
+  assert difference.max() <= 1 and difference.mean() < 1e-3
 
 
 def test_ema_update_in_the_step(idx_dir):

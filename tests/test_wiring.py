@@ -122,12 +122,15 @@ def test_an_old_config_json_without_newer_fields_loads_with_their_defaults(tmp_p
   assert config.model.g_hidden == tuple(saved["model"]["g_hidden"]) == (32, 64)
 
 
-def test_renewing_the_lock_refreshes_its_lease(tmp_path):
-  lock = workdir.RunLock(str(tmp_path))
+def test_a_held_lock_renews_its_own_lease(tmp_path):
+  lock = workdir.RunLock(str(tmp_path), renew_seconds=0.05)
   lock.acquire()
   old = time.time() - workdir.LEASE_SECONDS - 60
   os.utime(lock.path, (old, old))
-  lock.renew()
+  deadline = time.monotonic() + 30
+  while os.stat(lock.path).st_mtime == old:  # Until the lease thread's next renewal.
+    assert time.monotonic() < deadline, "the lease was not renewed"
+    time.sleep(0.01)
   assert time.time() - os.stat(lock.path).st_mtime < workdir.LEASE_SECONDS
   lock.release()
   assert not os.path.exists(lock.path)
