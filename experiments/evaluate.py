@@ -34,13 +34,10 @@ def main():
     raise ConfigError(f"--kid_subsets: got {_KID_SUBSETS.value}, expected an integer >= 1")
   config, state, spec = restore.restore_run(_WORKDIR.value, _STEP.value, best=_BEST.value)
   config.sampling = _SAMPLING.value or config.sampling
-  if config.data.source == "folder":
-    raise ConfigError(f"the run trained on the images in {config.data.folder}; no evaluator exists "
-                      f"for them (the evaluator only measures {', '.join(run_eval.EVAL_DATASETS)})")
-  if config.data.dataset not in run_eval.EVAL_DATASETS:
-    raise ConfigError(f"the run trained on {config.data.dataset!r}; the evaluator only measures "
-                      f"{', '.join(run_eval.EVAL_DATASETS)}")
-  evaluator = evaluation.load_evaluator()
+  missing = run_eval.evaluator_of(config.data)
+  if missing:
+    raise ConfigError(missing)
+  evaluator = evaluation.load_evaluator(dataset=config.data.dataset)
   reference = run_eval.load_reference(evaluator, config.data)
   run_eval.check_num(_NUM.value, reference, "--num")
   key = run_eval.eval_key(config.seed if _SEED.value is None else _SEED.value)

@@ -1,12 +1,15 @@
-"""Trains the MNIST evaluator classifier and writes its weights plus a JSON record (sha256, accuracy).
+"""Trains a dataset's evaluator classifier and writes its weights plus a JSON record (sha256, accuracy).
 
-    python -m experiments.train_evaluator [--idx_dir=DIR] [--seed=0] [--output=jaxgan/weights]
+    python -m experiments.train_evaluator [--dataset=mnist] [--idx_dir=DIR] [--seed=0]
+        [--output=jaxgan/weights]
+
+The dataset is any labelled one of 28x28 grey images in 10 classes: read from its IDX files with
+--idx_dir (for MNIST, $JAXGAN_MNIST_IDX_DIR by default), else from TFDS (prepared, or downloaded).
 
 The run is a pure function of the seed: the init, the epoch orders and the dropout masks all derive
 from it.
 """
 
-import os
 import time
 
 import jax
@@ -16,12 +19,14 @@ import optax
 from absl import flags
 
 from experiments import cli
+from jaxgan import config as config_lib
 from jaxgan import data as data_lib
-from jaxgan import evaluation, idx
+from jaxgan import datasets, evaluation, idx
 from jaxgan.errors import ConfigError
 
-_IDX_DIR = flags.DEFINE_string("idx_dir", "",
-                               "Folder of the four MNIST IDX .gz files (default: $JAXGAN_MNIST_IDX_DIR).")
+_DATASET = flags.DEFINE_string("dataset", "mnist", "The labelled dataset (a TFDS name).")
+_IDX_DIR = flags.DEFINE_string("idx_dir", "", "Folder of the dataset's four IDX .gz files (MNIST's "
+                               "default: $JAXGAN_MNIST_IDX_DIR); empty: TFDS.")
 _SEED = flags.DEFINE_integer("seed", 0, "Random seed.")
 _OUTPUT = flags.DEFINE_string("output", evaluation.WEIGHTS_DIR, "Folder for the weights and JSON.")
 _EPOCHS = flags.DEFINE_integer("epochs", 8, "Training epochs.")
@@ -69,11 +74,27 @@ def accuracy(evaluator: evaluation.Evaluator, images_NxHxWx1, labels_N) -> float
   return float(np.mean(np.argmax(logits, axis=1) == labels_N))
 
 
-def train(idx_dir: str, seed: int, epochs: int, batch_size: int, learning_rate: float,
-          max_shift: int) -> tuple[evaluation.Evaluator, float, float]:
-  """Trains on the train split; returns (evaluator, test accuracy, training seconds)."""
-  train_images, train_labels = idx.read_idx_split(idx_dir, "train")
-  test_images, test_labels = idx.read_idx_split(idx_dir, "test")
+def load_labelled(dataset: str, idx_dir: str, split: str) -> tuple[np.ndarray, np.ndarray]:
+  """A split of a labelled dataset of 28x28 grey images in 10 classes, from IDX files or TFDS.
+
+  Raises:
+    ConfigError: the dataset is not of that kind.
+  """
+  data_config = config_lib.default_config().data
+  data_config.update(dataset=dataset, source="idx" if idx_dir else "tfds", idx_dir=idx_dir)
+  images, labels = datasets.load_split(data_config, split)
+  if images.shape[1:] != (28, 28, 1) or labels.max() >= evaluation.NUM_CLASSES:
+    raise ConfigError(f"--dataset={dataset}: {split} images are {'x'.join(map(str, images.shape[1:]))}"
+                      f" in {labels.max() + 1} classes; the evaluator classifies 28x28x1 images into "
+                      f"{evaluation.NUM_CLASSES}")
+  return images, labels
+
+
+def train(data: tuple[np.ndarray, ...], seed: int, epochs: int, batch_size: int,
+          learning_rate: float, max_shift: int) -> tuple[evaluation.Evaluator, float, float]:
+  """Trains on (train images, train labels, test images, test labels); returns (evaluator, test
+  accuracy, training seconds)."""
+  train_images, train_labels, test_images, test_labels = data
   key = jax.random.PRNGKey(seed)
   init_key, data_key, step_key = jax.random.split(key, 3)
   evaluator = evaluation.init_evaluator(init_key)
@@ -99,23 +120,19 @@ def train(idx_dir: str, seed: int, epochs: int, batch_size: int, learning_rate: 
 
 
 def main():
-  idx_dir = idx.resolve_idx_dir(_IDX_DIR.value)
-  if not idx_dir:
-    raise ConfigError("--idx_dir is empty: pass the MNIST IDX folder or set JAXGAN_MNIST_IDX_DIR")
-  for name in idx.IDX_FILES["train"] + idx.IDX_FILES["test"]:
-    if not os.path.exists(os.path.join(idx_dir, name)):
-      raise ConfigError(f"--idx_dir: {os.path.join(idx_dir, name)} does not exist")
-  evaluator, test_accuracy, seconds = train(idx_dir, _SEED.value, _EPOCHS.value,
-                                            _BATCH_SIZE.value, _LEARNING_RATE.value,
-                                            _MAX_SHIFT.value)
-  command = (f"python -m experiments.train_evaluator --seed={_SEED.value} --epochs={_EPOCHS.value} "
-             f"--batch_size={_BATCH_SIZE.value} --learning_rate={_LEARNING_RATE.value} "
-             f"--max_shift={_MAX_SHIFT.value}")
+  dataset = _DATASET.value
+  idx_dir = _IDX_DIR.value or (idx.resolve_idx_dir("") if dataset == "mnist" else "")
+  data = (*load_labelled(dataset, idx_dir, "train"), *load_labelled(dataset, idx_dir, "test"))
+  evaluator, test_accuracy, seconds = train(data, _SEED.value, _EPOCHS.value, _BATCH_SIZE.value,
+                                            _LEARNING_RATE.value, _MAX_SHIFT.value)
+  command = (f"python -m experiments.train_evaluator --dataset={dataset} --seed={_SEED.value} "
+             f"--epochs={_EPOCHS.value} --batch_size={_BATCH_SIZE.value} "
+             f"--learning_rate={_LEARNING_RATE.value} --max_shift={_MAX_SHIFT.value}")
   record = evaluation.save_evaluator(evaluator, _OUTPUT.value, dict(
       test_accuracy=test_accuracy, seed=_SEED.value, epochs=_EPOCHS.value,
-      train_seconds=round(seconds, 1), jax_version=jax.__version__, command=command))
-  print(f"test accuracy {test_accuracy:.4f} in {seconds:.0f} s; wrote {_OUTPUT.value} "
-        f"(sha256 {record['sha256'][:12]})")
+      train_seconds=round(seconds, 1), jax_version=jax.__version__, command=command), dataset)
+  print(f"{dataset}: test accuracy {test_accuracy:.4f} in {seconds:.0f} s; wrote {_OUTPUT.value}/"
+        f"{record['file']} (sha256 {record['sha256'][:12]})")
 
 
 if __name__ == "__main__":

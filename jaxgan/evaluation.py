@@ -26,8 +26,7 @@ from jaxgan import feature_metrics
 from jaxgan.errors import JaxganError
 
 WEIGHTS_DIR = os.path.join(os.path.dirname(__file__), "weights")
-WEIGHTS_FILE = "evaluator.msgpack"
-INFO_FILE = "evaluator.json"
+WEIGHTS_FILE, INFO_FILE = "evaluator.msgpack", "evaluator.json"  # MNIST's; others add their name.
 NUM_CLASSES = 10
 FEATURE_DIM = 128
 HELDOUT_NUM = 10_000
@@ -118,36 +117,49 @@ def sha256_of(path: str) -> str:
     return hashlib.sha256(f.read()).hexdigest()
 
 
-def save_evaluator(evaluator: Evaluator, directory: str, info: dict) -> dict:
+def evaluator_files(dataset: str = "mnist") -> tuple[str, str]:
+  """(weights, info) file names of `dataset`'s evaluator in a weights folder."""
+  if dataset == "mnist":
+    return WEIGHTS_FILE, INFO_FILE
+  return f"evaluator_{dataset}.msgpack", f"evaluator_{dataset}.json"
+
+
+def has_evaluator(dataset: str, directory: str = WEIGHTS_DIR) -> bool:
+  """Whether `directory` holds an evaluator of `dataset`."""
+  return os.path.isfile(os.path.join(directory, evaluator_files(dataset)[1]))
+
+
+def save_evaluator(evaluator: Evaluator, directory: str, info: dict, dataset: str = "mnist") -> dict:
   """Writes the params (msgpack) and a JSON with their sha256 plus `info`; returns that JSON's dict."""
   os.makedirs(directory, exist_ok=True)
-  weights_path = os.path.join(directory, WEIGHTS_FILE)
+  weights_file, info_file = evaluator_files(dataset)
+  weights_path = os.path.join(directory, weights_file)
   params = jax.tree.map(np.asarray, evaluator.params)
   with open(weights_path, "wb") as f:
     f.write(flax.serialization.msgpack_serialize(params))
-  record = dict(file=WEIGHTS_FILE, sha256=sha256_of(weights_path), **info)
-  with open(os.path.join(directory, INFO_FILE), "w") as f:
+  record = dict(file=weights_file, dataset=dataset, sha256=sha256_of(weights_path), **info)
+  with open(os.path.join(directory, info_file), "w") as f:
     json.dump(record, f, indent=2)
     f.write("\n")
   return record
 
 
-def load_evaluator(directory: str = WEIGHTS_DIR) -> Evaluator:
-  """Loads the shipped evaluator weights after checking their sha256 against evaluator.json.
+def load_evaluator(directory: str = WEIGHTS_DIR, dataset: str = "mnist") -> Evaluator:
+  """Loads `dataset`'s evaluator weights after checking their sha256 against their JSON record.
 
   Raises:
     JaxganError: the files are missing or the weights do not match their recorded sha256.
   """
-  info_path = os.path.join(directory, INFO_FILE)
-  weights_path = os.path.join(directory, WEIGHTS_FILE)
+  weights_file, info_file = evaluator_files(dataset)
+  info_path, weights_path = os.path.join(directory, info_file), os.path.join(directory, weights_file)
   if not (os.path.exists(info_path) and os.path.exists(weights_path)):
-    raise JaxganError(f"evaluator weights not found in {directory}; run python -m "
-                      "experiments.train_evaluator")
+    raise JaxganError(f"no {dataset} evaluator weights in {directory}; run python -m "
+                      f"experiments.train_evaluator --dataset={dataset}")
   with open(info_path) as f:
     expected = json.load(f)["sha256"]
   found = sha256_of(weights_path)
   if found != expected:
-    raise JaxganError(f"{weights_path}: sha256 {found} does not match {expected} in {INFO_FILE}")
+    raise JaxganError(f"{weights_path}: sha256 {found} does not match {expected} in {info_file}")
   template = init_evaluator(jax.random.PRNGKey(0))
   with open(weights_path, "rb") as f:
     params = flax.serialization.from_bytes(template.params, f.read())

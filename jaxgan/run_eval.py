@@ -18,7 +18,6 @@ from jaxgan.state import GANState
 
 log = logging.getLogger(__name__)
 EVAL_FILE = "eval.json"
-EVAL_DATASETS = ("mnist",)  # The evaluator is an MNIST digit classifier.
 
 # sample(state, key, num) -> uint8 images_NxHxWxC from the state's sampling (EMA) weights.
 SampleFn = Callable[[GANState, jax.Array, int], np.ndarray]
@@ -34,6 +33,19 @@ def load_reference(evaluator: evaluation.Evaluator, data_config) -> evaluation.R
   test_images, _ = datasets.load_split(data_config, "test")
   train_images, _ = datasets.load_split(data_config, "train")
   return evaluation.make_reference(evaluator, test_images, train_images[-evaluation.HELDOUT_NUM:])
+
+
+def evaluator_of(data_config) -> str | None:
+  """Why the run's images have no evaluator (one line), or None when its dataset has one."""
+  if data_config.source == "folder":
+    return (f"no evaluator exists for the images in {data_config.folder}; where they have class "
+            "labels, python -m experiments.train_evaluator trains one for a labelled 28x28 grey "
+            "dataset")
+  if not evaluation.has_evaluator(data_config.dataset):
+    return (f"no {data_config.dataset} evaluator in {evaluation.WEIGHTS_DIR}; python -m "
+            f"experiments.train_evaluator --dataset={data_config.dataset} trains one (28x28 grey, "
+            "10 classes)")
+  return None
 
 
 def check_num(num: int, reference: evaluation.RealReference, what: str) -> None:
@@ -107,8 +119,8 @@ class TrainingEvaluation:
   Every `eval_every_steps` steps and at the last step (when `eval_every_steps` > 0), `eval_num`
   samples are evaluated with a cheaper KID, and the state is kept in checkpoints_best/ when its FCD is
   the lowest so far. After the last step, `eval_final_num` samples (0: none) are evaluated in full and
-  written to eval.json. Every sample uses the same noise, `eval_key(config.seed)`. Only MNIST runs are
-  evaluated; `enabled` is False otherwise or when the config asks for no evaluation.
+  written to eval.json. Every sample uses the same noise, `eval_key(config.seed)`, and the dataset's
+  own evaluator; `enabled` is False when it has none or the config asks for no evaluation.
   """
 
   TRAINING_KID_SUBSETS = 10
@@ -118,17 +130,14 @@ class TrainingEvaluation:
     self.every, self.num, self.final_num = (config.eval_every_steps, config.eval_num,
                                             config.eval_final_num)
     self.key = eval_key(config.seed)
-    known = config.data.dataset in EVAL_DATASETS and config.data.source != "folder"
-    self.enabled = known and (self.every > 0 or self.final_num > 0)
-    if not known and (self.every > 0 or self.final_num > 0):
-      what = (f"the images in {config.data.folder}" if config.data.source == "folder"
-              else config.data.dataset)
-      log.info("evaluation skipped: the evaluator is an MNIST digit classifier, its metrics mean "
-               "nothing for %s", what)
+    missing = evaluator_of(config.data)
+    self.enabled = missing is None and (self.every > 0 or self.final_num > 0)
+    if missing and (self.every > 0 or self.final_num > 0):
+      log.info("evaluation skipped: %s", missing)
     self.best = None
     if not self.enabled:
       return
-    self.evaluator = evaluation.load_evaluator()
+    self.evaluator = evaluation.load_evaluator(dataset=config.data.dataset)
     self.reference = load_reference(self.evaluator, config.data)
     if self.every > 0:
       check_num(self.num, self.reference, "config.eval_num")

@@ -2,6 +2,9 @@
 
 import json
 import os
+import pathlib
+import subprocess
+import sys
 
 import jax
 import numpy as np
@@ -11,6 +14,7 @@ import scipy.linalg
 from experiments.configs import mlp_gan
 from jaxgan import evaluation, feature_metrics, idx, run_eval
 from jaxgan.errors import JaxganError
+from tests.conftest import REPO_ROOT, skip_or_fail, write_idx, write_tiny_idx_dir
 
 
 def _random_spd(rng, dim):
@@ -247,3 +251,51 @@ def test_random_shift_translates_each_image():
   assert np.array_equal(rows, np.arange(16))
   dy, dx = cols // 28 - 14, cols % 28 - 14
   assert np.all(np.abs(dy) <= 2) and np.all(np.abs(dx) <= 2) and len(set(zip(dy, dx))) > 1
+
+
+@pytest.mark.parametrize("dataset", ["mnist", "fashion_mnist"])
+def test_train_evaluator_writes_the_datasets_own_evaluator(tmp_path, dataset):
+  """One short epoch on tiny IDX files: the weights and their record under the dataset's file names,
+  loadable by name; evaluations of that dataset read them."""
+  idx_dir = write_tiny_idx_dir(tmp_path / "idx", 256)
+  result = subprocess.run(
+      [sys.executable, "-m", "experiments.train_evaluator", f"--dataset={dataset}",
+       f"--idx_dir={idx_dir}", "--epochs=1", f"--output={tmp_path / 'weights'}"],
+      cwd=REPO_ROOT, capture_output=True, text=True, check=False)
+  assert result.returncode == 0, result.stderr
+  weights_file, info_file = evaluation.evaluator_files(dataset)
+  assert weights_file == ("evaluator.msgpack" if dataset == "mnist"
+                          else "evaluator_fashion_mnist.msgpack")
+  record = json.loads((tmp_path / "weights" / info_file).read_text())
+  assert record["dataset"] == dataset and record["command"].startswith(
+      f"python -m experiments.train_evaluator --dataset={dataset} ")
+  assert evaluation.has_evaluator(dataset, str(tmp_path / "weights"))
+  evaluation.load_evaluator(str(tmp_path / "weights"), dataset=dataset)
+  with pytest.raises(JaxganError, match=f"train_evaluator --dataset={dataset}"):
+    evaluation.load_evaluator(str(tmp_path / "idx"), dataset=dataset)
+
+
+def test_train_evaluator_refuses_a_dataset_of_more_classes(tmp_path):
+  idx_dir = write_tiny_idx_dir(tmp_path, 64)
+  write_idx(tmp_path / "train-labels-idx1-ubyte.gz", np.arange(64) % 12)
+  result = subprocess.run(
+      [sys.executable, "-m", "experiments.train_evaluator", f"--idx_dir={idx_dir}", "--epochs=1",
+       f"--output={tmp_path / 'weights'}"], cwd=REPO_ROOT, capture_output=True, text=True)
+  assert result.returncode == 2 and result.stderr.strip().splitlines() == [
+      "error: --dataset=mnist: train images are 28x28x1 in 12 classes; the evaluator classifies "
+      "28x28x1 images into 10"]
+  assert not (tmp_path / "weights").exists()
+
+
+@pytest.mark.slow
+def test_the_shipped_fashion_mnist_evaluator_reaches_its_accuracy():
+  fashion_dir = os.environ.get("JAXGAN_FASHION_MNIST_IDX_DIR", "/usr/share/datasets/fashion-mnist")
+  if not os.path.isfile(os.path.join(fashion_dir, "t10k-images-idx3-ubyte.gz")):
+    skip_or_fail(f"no Fashion-MNIST IDX files in {fashion_dir}")
+  info = json.loads((pathlib.Path(evaluation.WEIGHTS_DIR) /
+                     evaluation.evaluator_files("fashion_mnist")[1]).read_text())
+  images, labels = idx.read_idx_split(fashion_dir, "test")
+  _, logits = evaluation.features_and_logits(
+      evaluation.load_evaluator(dataset="fashion_mnist"), images)
+  accuracy = np.mean(np.argmax(logits, axis=1) == labels)
+  assert accuracy >= 0.9 and accuracy == pytest.approx(info["test_accuracy"], abs=2e-4)

@@ -8,7 +8,7 @@ import sys
 import pytest
 
 from experiments.configs import smoke
-from jaxgan import datasets, idx, loop, tfds_import
+from jaxgan import datasets, evaluation, idx, loop, metrics_log, run_eval, tfds_import
 from jaxgan.errors import DataError
 from tests.conftest import REPO_ROOT, skip_or_fail
 
@@ -55,7 +55,11 @@ def test_fashion_mnist_import_and_smoke_run(fashion_idx_dir, tmp_path, caplog):
   config.update(num_steps=20, eval_every_steps=10, eval_num=256)
   workdir = tmp_path / "run"
   loop.train_and_evaluate(config, str(workdir))
-  assert any("evaluation skipped: the evaluator is an MNIST digit classifier" in r.getMessage()
-             for r in caplog.records)
   assert (workdir / "samples" / "step_0000020.png").is_file()
-  assert not (workdir / "eval.json").exists() and not (workdir / "checkpoints_best").exists()
+  # Evaluated by the Fashion-MNIST evaluator, against Fashion-MNIST's own real baseline.
+  evaluations = [r for r in metrics_log.read_records(str(workdir / "metrics.jsonl")) if "eval/fcd" in r]
+  assert [r["step"] for r in evaluations] == [10, 20] and (workdir / "checkpoints_best").is_dir()
+  assert not any("evaluation skipped" in r.getMessage() for r in caplog.records)
+  evaluator = evaluation.load_evaluator(dataset="fashion_mnist")
+  real = evaluation.real_baseline(run_eval.load_reference(evaluator, config.data), 256)
+  assert evaluations[-1]["eval/real_fcd"] == pytest.approx(real["fcd"], rel=1e-5)

@@ -95,7 +95,8 @@ def test_rgb_folder_trains_the_conditional_dcgan_and_generate_writes_nx32x32x3(t
        "--config.log_every_steps=1", "--config.checkpoint_every_steps=3"],
       cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=300, check=False)
   assert train.returncode == 0, train.stderr[-3000:]
-  assert "evaluation skipped" in train.stderr and "Traceback" not in train.stderr
+  assert (f"evaluation skipped: no evaluator exists for the images in {tmp_path / 'images'}"
+          in train.stderr) and "Traceback" not in train.stderr
   with Image.open(workdir / "samples" / "step_0000003.png") as grid:
     assert grid.mode == "RGB"
   out = tmp_path / "samples.npy"
@@ -114,3 +115,8 @@ def test_rgb_folder_trains_the_conditional_dcgan_and_generate_writes_nx32x32x3(t
   for name in ("walk.gif", "walk.png", "run/samples/progress.gif"):
     with Image.open(tmp_path / name) as picture:
       assert picture.convert("RGB").getextrema() != picture.convert("L").convert("RGB").getextrema()
+  evaluate = subprocess.run([sys.executable, "-m", "experiments.evaluate", f"--workdir={workdir}"],
+                            cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=300)
+  assert evaluate.returncode == 2 and evaluate.stderr.strip().splitlines() == [
+      f"error: no evaluator exists for the images in {tmp_path / 'images'}; where they have class "
+      "labels, python -m experiments.train_evaluator trains one for a labelled 28x28 grey dataset"]
