@@ -12,7 +12,7 @@ from tqdm.contrib.logging import logging_redirect_tqdm
 from jaxgan import checkpoint as checkpoint_lib
 from jaxgan import clusters, config_validation
 from jaxgan import data as data_lib
-from jaxgan import datasets, gan, parallel, periodic, resume, rng, run_eval, sampling
+from jaxgan import datasets, gan, metrics_log, parallel, periodic, resume, rng, run_eval, sampling
 from jaxgan import workdir as workdir_lib
 from jaxgan.errors import ConfigError
 from jaxgan.state import GANState
@@ -181,7 +181,7 @@ def _train(config, workdir: str, lock: workdir_lib.RunLock) -> GANState:
     evaluation = run_eval.TrainingEvaluation(
         config, workdir, sample, spec.num_classes if spec.class_conditional else 0)
     stack.callback(evaluation.close)
-    run_log = periodic.RunLog(workdir, start_step)
+    run_log = metrics_log.RunLog(workdir, start_step)
     stack.callback(run_log.close)
     actions = [
         periodic.CheckFinite(config, state),

@@ -1,9 +1,15 @@
-"""A run's metric records: WORKDIR/metrics.jsonl (one JSON object a line) and TensorBoard scalars."""
+"""A run's metric records: WORKDIR/metrics.jsonl (one JSON object a line) and TensorBoard scalars, and
+the `RunLog` that the training loop's actions report through."""
 
+import contextlib
 import json
 import logging
 import os
+import time
 
+import tqdm
+
+from jaxgan import parallel
 from jaxgan import workdir as workdir_lib
 from jaxgan.errors import JaxganError
 
@@ -68,3 +74,36 @@ class MetricsLog:
   def close(self) -> None:
     self._file.close()
     self._tb.close()
+
+
+class RunLog:
+  """Where the actions report: records in the metrics log (metrics.jsonl and TensorBoard) and lines
+  above the progress bar, by process 0; and the training clock, which evaluations pause."""
+
+  def __init__(self, workdir: str, start_step: int):
+    self.main = parallel.is_main_process()
+    self.metrics_log = MetricsLog(workdir, start_step) if self.main else None
+    self._paused_seconds = 0.0
+
+  def write(self, record: dict, line: str | None = None) -> None:
+    """Process 0: appends `record` to the metrics log and prints `line` above the progress bar."""
+    if self.main:
+      self.metrics_log.write(record)
+      if line:
+        tqdm.tqdm.write(line)
+
+  def clock(self) -> float:
+    """Seconds of training: wall-clock time less the paused intervals."""
+    return time.perf_counter() - self._paused_seconds
+
+  @contextlib.contextmanager
+  def paused(self):
+    start = time.perf_counter()
+    try:
+      yield
+    finally:
+      self._paused_seconds += time.perf_counter() - start
+
+  def close(self) -> None:
+    if self.main:
+      self.metrics_log.close()

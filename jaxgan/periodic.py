@@ -3,13 +3,12 @@
 Every action is an `Action`: the loop calls it after each call of the train step with (step, state,
 metrics), where `step` counts the steps done and `metrics` are the last call's (stacked along a
 leading axis when a call fuses several steps), and stops the run when it returns True; `finish(state)`
-runs once after the last step, and `close()` always. The actions report through one `RunLog`.
+runs once after the last step, and `close()` always. They report through one `metrics_log.RunLog`.
 A schedule "every N steps" is due at the first call boundary at or after each multiple of N. In a
 multi-process run every process calls every action: all take part in sampling and checkpointing
 (one SPMD program), and only process 0 writes files and prints.
 """
 
-import contextlib
 import logging
 import os
 import signal
@@ -23,7 +22,7 @@ from jaxgan import checkpoint as checkpoint_lib
 from jaxgan import workdir as workdir_lib
 from jaxgan import health, parallel, run_eval, sampling, stop_signals, test_faults, visualize
 from jaxgan.errors import Interrupted
-from jaxgan.metrics_log import MetricsLog
+from jaxgan.metrics_log import RunLog
 from jaxgan.state import GANState
 
 log = logging.getLogger(__name__)
@@ -64,39 +63,6 @@ class Action:
 
   def close(self) -> None:
     """Always, last: releases what the action holds."""
-
-
-class RunLog:
-  """Where the actions report: records in the metrics log (metrics.jsonl and TensorBoard) and lines
-  above the progress bar, by process 0; and the training clock, which evaluations pause."""
-
-  def __init__(self, workdir: str, start_step: int):
-    self.main = parallel.is_main_process()
-    self.metrics_log = MetricsLog(workdir, start_step) if self.main else None
-    self._paused_seconds = 0.0
-
-  def write(self, record: dict, line: str | None = None) -> None:
-    """Process 0: appends `record` to the metrics log and prints `line` above the progress bar."""
-    if self.main:
-      self.metrics_log.write(record)
-      if line:
-        tqdm.tqdm.write(line)
-
-  def clock(self) -> float:
-    """Seconds of training: wall-clock time less the paused intervals."""
-    return time.perf_counter() - self._paused_seconds
-
-  @contextlib.contextmanager
-  def paused(self):
-    start = time.perf_counter()
-    try:
-      yield
-    finally:
-      self._paused_seconds += time.perf_counter() - start
-
-  def close(self) -> None:
-    if self.main:
-      self.metrics_log.close()
 
 
 class ReportProgress(Action):
