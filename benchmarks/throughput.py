@@ -89,17 +89,13 @@ def measure(config, *, steps: int, repeats: int, num_devices: int | None = None,
   images = parallel.put_replicated(mesh, images_N)
   labels = parallel.put_replicated(mesh, labels_N)
   data_key = rng.stream_key(state.key, rng.DATA)
-  perms = [jax.device_put(data_lib.epoch_permutation(data_key, e, num_examples), replicated)
-           for e in range(2)]
-  single = gan.make_train_step(spec, batch_size, steps_per_epoch, parallel.batch_sharding(mesh))
-  args = (images, labels, perms[0])
-  compiled = single.lower(state, *args).compile()
-  # From the single step: XLA's cost analysis counts a loop body once, whatever its trip count.
-  gflop_per_step = _flops(compiled) / 1e9
-  if k > 1:
-    args = (images, labels, perms[0], perms[1])
-    compiled = gan.make_multi_step(spec, batch_size, steps_per_epoch, k,
-                                     parallel.batch_sharding(mesh)).lower(state, *args).compile()
+  orders = jax.device_put(data_lib.epoch_orders(data_key, 0, num_examples), replicated)
+  train_steps = gan.make_train_steps(spec, batch_size, steps_per_epoch,
+                                     parallel.batch_sharding(mesh))
+  args = (images, labels, orders)
+  # From one step: XLA's cost analysis counts a loop body once, whatever its trip count.
+  gflop_per_step = _flops(train_steps.lower(state, *args, 1).compile()) / 1e9
+  compiled = train_steps.lower(state, *args, k).compile()
   calls = max(1, steps // k)
 
   def run():

@@ -17,6 +17,12 @@ def epoch_permutation(key: jax.Array, epoch: jax.Array | int, num_examples: int)
   return jax.random.permutation(jax.random.fold_in(key, epoch), num_examples)
 
 
+def epoch_orders(key: jax.Array, epoch: jax.Array | int, num_examples: int) -> jax.Array:
+  """orders_2xN: the example orders of `epoch` and of the next one, which a fused call may reach."""
+  return jnp.stack([epoch_permutation(key, epoch, num_examples),
+                    epoch_permutation(key, epoch + 1, num_examples)])
+
+
 def gather_batch(images_NxHxWxC: jax.Array, labels_N: jax.Array, perm_N: jax.Array,
                  step_in_epoch: jax.Array, batch_size: int) -> tuple[jax.Array, jax.Array]:
   """Batch `step_in_epoch` of the epoch ordered by `perm_N`, gathered on the device (jit-friendly).

@@ -226,49 +226,32 @@ def _update_on_batch(spec: GANSpec, state: GANState, images_BxHxWxC, labels_B, b
   return gan_update(spec, state, real, labels_B if spec.num_classes else None, z_BxZ)
 
 
-def make_train_step(spec: GANSpec, batch_size: int, steps_per_epoch: int, batch_sharding=None):
-  """The jitted `train_step(state, images, labels, perm_N) -> (state, metrics)` (state donated).
+def make_train_steps(spec: GANSpec, batch_size: int, steps_per_epoch: int, batch_sharding=None):
+  """The jitted `train_steps(state, images_NxHxWxC, labels_N, orders_2xN, k) -> (state, metrics_K)`.
 
-  The batch of step s is gathered on the device from the resident dataset, at position
-  s % steps_per_epoch of `perm_N` (the current epoch's order); the noise is drawn from
-  fold_in(noise stream, s). With `batch_sharding`, the batch is sharded along the mesh's data axis.
+  `k` (static, 1 to steps_per_epoch) train steps in one `lax.scan`, the state donated and the
+  metrics stacked along a leading axis of k. Step s trains on the batch at position
+  s % steps_per_epoch of its epoch's order: `orders_2xN[0]` for the epoch of the call's first step,
+  `orders_2xN[1]` for the next one (`data.epoch_orders`), gathered on the device from the resident
+  dataset; its noise is drawn from fold_in(noise stream, s). With `batch_sharding`, the batch is
+  sharded along the mesh's data axis.
   """
 
-  def train_step(state: GANState, images_NxHxWxC, labels_N, perm_N):
-    step_in_epoch = state.step % steps_per_epoch
-    images, labels_B = data_lib.gather_batch(images_NxHxWxC, labels_N, perm_N, step_in_epoch,
-                                             batch_size)
-    return _update_on_batch(spec, state, images, labels_B, batch_sharding)
-
-  return jax.jit(train_step, donate_argnums=0)
-
-
-def make_multi_step(spec: GANSpec, batch_size: int, steps_per_epoch: int, steps_per_call: int,
-                    batch_sharding=None):
-  """The jitted `multi_step(state, images, labels, perm_N, next_perm_N) -> (state, metrics_K)`.
-
-  `steps_per_call` (K <= steps_per_epoch) train steps fused in one `lax.scan`, each exactly the step
-  of `make_train_step`: step s gathers its batch from the order of epoch s // steps_per_epoch, which
-  is `perm_N` for the epoch of the first step and `next_perm_N` for the one after it. Metrics are
-  stacked along a leading axis of size K. The state is donated.
-  """
-  if not 1 <= steps_per_call <= steps_per_epoch:
-    raise ValueError(f"steps_per_call must be in [1, {steps_per_epoch}], got {steps_per_call}")
-
-  def multi_step(state: GANState, images_NxHxWxC, labels_N, perm_N, next_perm_N):
+  def train_steps(state: GANState, images_NxHxWxC, labels_N, orders_2xN, k: int):
+    if not 1 <= k <= steps_per_epoch:
+      raise ValueError(f"steps_per_call must be in [1, {steps_per_epoch}], got {k}")
     first_epoch = state.step // steps_per_epoch
 
     def one_step(state, _):
       epoch, step_in_epoch = jnp.divmod(state.step, steps_per_epoch)
-      start = step_in_epoch * batch_size
-      idx_B = jnp.where(epoch == first_epoch,
-                        jax.lax.dynamic_slice_in_dim(perm_N, start, batch_size),
-                        jax.lax.dynamic_slice_in_dim(next_perm_N, start, batch_size))
-      return _update_on_batch(spec, state, images_NxHxWxC[idx_B], labels_N[idx_B], batch_sharding)
+      images, labels_B = data_lib.gather_batch(images_NxHxWxC, labels_N,
+                                               orders_2xN[epoch - first_epoch], step_in_epoch,
+                                               batch_size)
+      return _update_on_batch(spec, state, images, labels_B, batch_sharding)
 
-    return jax.lax.scan(one_step, state, length=steps_per_call)
+    return jax.lax.scan(one_step, state, length=k)
 
-  return jax.jit(multi_step, donate_argnums=0)
+  return jax.jit(train_steps, static_argnums=4, donate_argnums=0)
 
 
 def init_state_compiled(config, image_shape, num_classes: int, sharding=None,

@@ -21,42 +21,31 @@ log = logging.getLogger(__name__)
 
 
 def make_step_fn(spec: gan.GANSpec, mesh, images_NxHxWxC: np.ndarray, labels_N: np.ndarray,
-                 batch_size: int, steps_per_call: int = 1):
-  """`step_fn(state, step, k) -> (state, metrics)`: train steps [step, step + k) (`step` = state.step,
-  a host int; k is 1 or `steps_per_call`) on the dataset, which is put on the devices once.
+                 batch_size: int):
+  """`step_fn(state, step, k) -> (state, metrics_K)`: train steps [step, step + k) (`step` =
+  state.step, a host int) on the dataset, which is put on the devices once (`gan.make_train_steps`).
 
-  With k > 1 the steps run in one `lax.scan` and the metrics are stacked along a leading axis of k.
-  Each epoch's order is drawn on the device once; nothing crosses to or from the host per call
+  Each epoch's orders are drawn on the device once; nothing crosses to or from the host per call
   (`jax.transfer_guard`).
   """
   num_examples = len(images_NxHxWxC)
   steps_per_epoch = data_lib.steps_per_epoch(num_examples, batch_size)
   images = parallel.put_replicated(mesh, images_NxHxWxC)
   labels = parallel.put_replicated(mesh, labels_N)
-  batch_sharding = parallel.batch_sharding(mesh)
-  one_step = gan.make_train_step(spec, batch_size, steps_per_epoch, batch_sharding)
-  fused = (gan.make_multi_step(spec, batch_size, steps_per_epoch, steps_per_call, batch_sharding)
-           if steps_per_call > 1 else None)
-  epoch_order = jax.jit(
-      lambda key, epoch: data_lib.epoch_permutation(rng.stream_key(key, rng.DATA), epoch,
-                                                    num_examples),
+  train_steps = gan.make_train_steps(spec, batch_size, steps_per_epoch,
+                                     parallel.batch_sharding(mesh))
+  epoch_orders = jax.jit(
+      lambda key, epoch: data_lib.epoch_orders(rng.stream_key(key, rng.DATA), epoch, num_examples),
       out_shardings=parallel.replicated(mesh))
-  orders = {}  # epoch -> its order: the current epoch's and, for a fused call, the next one's.
-
-  def order(state: GANState, epoch: int) -> jax.Array:
-    if epoch not in orders:
-      for old in [e for e in orders if e < epoch - 1]:
-        del orders[old]
-      orders[epoch] = epoch_order(state.key, epoch)
-    return orders[epoch]
+  orders = {}  # The current epoch's orders_2xN.
 
   def step_fn(state: GANState, step: int, k: int):
     epoch = step // steps_per_epoch
-    perm_N, next_perm_N = order(state, epoch), order(state, epoch + 1) if k > 1 else None
+    if epoch not in orders:
+      orders.clear()
+      orders[epoch] = epoch_orders(state.key, epoch)
     with jax.transfer_guard("disallow"):
-      if k == 1:
-        return one_step(state, images, labels, perm_N)
-      return fused(state, images, labels, perm_N, next_perm_N)
+      return train_steps(state, images, labels, orders[epoch], k)
 
   return step_fn
 
@@ -195,7 +184,7 @@ def _train(config, workdir: str, lock: workdir_lib.RunLock) -> GANState:
     for action in actions:
       if action is not checkpoints:
         stack.callback(action.close)
-    step_fn = make_step_fn(spec, mesh, images_N, labels_N, config.batch_size, k)
+    step_fn = make_step_fn(spec, mesh, images_N, labels_N, config.batch_size)
     step = start_step
     while step < total_steps:
       calls = 1 if step % k or total_steps - step < k else k  # Single steps up to a call boundary.

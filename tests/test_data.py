@@ -291,9 +291,9 @@ def test_train_step_runs_with_the_batch_sharded_over_8_devices():
 
   state, spec = gan.init_state(config, (28, 28, 1))
   state = jax.device_put(state, parallel.replicated(mesh))
-  step = gan.make_train_step(spec, batch_size, steps, parallel.batch_sharding(mesh))
+  step = gan.make_train_steps(spec, batch_size, steps, parallel.batch_sharding(mesh))
   for _ in range(2):
-    state, metrics = step(state, images_NxHxWxC, labels_N, perm_N)
+    state, metrics = step(state, images_NxHxWxC, labels_N, jnp.stack([perm_N, perm_N]), 1)
   assert int(state.step) == 2
   assert all(np.isfinite(float(v)) for v in metrics.values())
 

@@ -113,19 +113,19 @@ def test_step_traces_once():
   assert int(state.step) == 3
 
 
-def test_make_train_step_on_device_dataset():
+def test_make_train_steps_on_device_dataset():
   state, spec = gan.init_state(tiny_config(), (28, 28, 1))
   batch_size, num_examples = 8, 40
   rng = np.random.default_rng(0)
   images = jax.device_put(rng.integers(0, 256, (num_examples, 28, 28, 1), dtype=np.uint8))
   labels = jax.device_put(rng.integers(0, 10, (num_examples,), dtype=np.int32))
   steps_per_epoch = data_lib.steps_per_epoch(num_examples, batch_size)
-  train_step = gan.make_train_step(spec, batch_size, steps_per_epoch)
-  perm = data_lib.epoch_permutation(jax.random.PRNGKey(0), 0, num_examples)
+  train_steps = gan.make_train_steps(spec, batch_size, steps_per_epoch)
+  orders = data_lib.epoch_orders(jax.random.PRNGKey(0), 0, num_examples)
   d_before = jax.tree.map(np.asarray, state.d_params)
   for _ in range(steps_per_epoch):
-    state, metrics = train_step(state, images, labels, perm)
+    state, metrics = train_steps(state, images, labels, orders, 1)
   assert int(state.step) == steps_per_epoch
   chex.assert_tree_all_finite(metrics)
-  chex.assert_shape(list(metrics.values()), ())
+  chex.assert_shape(list(metrics.values()), (1,))
   assert not all(jax.tree.leaves(jax.tree.map(np.array_equal, state.d_params, d_before)))

@@ -118,12 +118,12 @@ def _train(initial, spec, mesh, num_steps):
   steps_per_epoch = data_lib.steps_per_epoch(NUM_IMAGES, BATCH)
   state = jax.device_put(initial, parallel.replicated(mesh))
   images, labels = parallel.put_replicated(mesh, images_N), parallel.put_replicated(mesh, labels_N)
-  step_fn = gan.make_train_step(spec, BATCH, steps_per_epoch, parallel.batch_sharding(mesh))
+  step_fn = gan.make_train_steps(spec, BATCH, steps_per_epoch, parallel.batch_sharding(mesh))
   for step in range(num_steps):
     if step % steps_per_epoch == 0:
-      perm_N = parallel.put_replicated(mesh, np.asarray(data_lib.epoch_permutation(
+      orders_2xN = parallel.put_replicated(mesh, np.asarray(data_lib.epoch_orders(
           rng.stream_key(initial.key, rng.DATA), step // steps_per_epoch, NUM_IMAGES)))
-    state, metrics = step_fn(state, images, labels, perm_N)
+    state, metrics = step_fn(state, images, labels, orders_2xN, 1)
   for leaf in jax.tree.leaves(state):
     assert leaf.sharding.is_fully_replicated and len(leaf.sharding.device_set) == mesh.size
   return jax.device_get((state, metrics))

@@ -29,23 +29,22 @@ def _setup(dtype="float32"):
   state, spec = gan.init_state(config, (28, 28, 1))
   steps_per_epoch = data_lib.steps_per_epoch(NUM_EXAMPLES, config.batch_size)
   data_key = rng.stream_key(state.key, rng.DATA)
-  perms = [data_lib.epoch_permutation(data_key, e, NUM_EXAMPLES) for e in range(3)]
-  return config, state, spec, images, labels, steps_per_epoch, perms
+  orders = [data_lib.epoch_orders(data_key, e, NUM_EXAMPLES) for e in range(3)]
+  return config, state, spec, images, labels, steps_per_epoch, orders
 
 
-def test_multi_step_equals_single_steps_across_epoch_boundaries():
-  config, state, spec, images, labels, steps_per_epoch, perms = _setup()
-  single = gan.make_train_step(spec, config.batch_size, steps_per_epoch)
-  fused = gan.make_multi_step(spec, config.batch_size, steps_per_epoch, steps_per_call=3)
+def test_fused_steps_equal_single_steps_across_epoch_boundaries():
+  config, state, spec, images, labels, steps_per_epoch, orders = _setup()
+  train_steps = gan.make_train_steps(spec, config.batch_size, steps_per_epoch)
   single_state = jax.tree.map(jnp.copy, state)
   single_losses = []
   for step in range(6):  # Steps 0-5: the second call spans the epoch 0 -> 1 boundary.
-    single_state, metrics = single(single_state, images, labels, perms[step // steps_per_epoch])
-    single_losses.append(metrics["g_loss"])
+    single_state, metrics = train_steps(single_state, images, labels,
+                                        orders[step // steps_per_epoch], 1)
+    single_losses.extend(metrics["g_loss"])
   fused_losses = []
   for first in (0, 3):
-    epoch = first // steps_per_epoch
-    state, metrics_k = fused(state, images, labels, perms[epoch], perms[epoch + 1])
+    state, metrics_k = train_steps(state, images, labels, orders[first // steps_per_epoch], 3)
     chex.assert_shape(metrics_k["g_loss"], (3,))
     fused_losses.extend(metrics_k["g_loss"])
   assert int(state.step) == 6
@@ -53,16 +52,16 @@ def test_multi_step_equals_single_steps_across_epoch_boundaries():
   chex.assert_trees_all_close(state, single_state, rtol=1e-5, atol=1e-6)
 
 
-def test_multi_step_rejects_more_steps_than_an_epoch():
-  config, state, spec, *_ = _setup()
-  with pytest.raises(ValueError, match="steps_per_call"):
-    gan.make_multi_step(spec, config.batch_size, 4, steps_per_call=5)
+def test_train_steps_refuse_more_steps_than_an_epoch():
+  config, state, spec, images, labels, _, orders = _setup()
+  with pytest.raises(ValueError, match=r"steps_per_call must be in \[1, 4\], got 5"):
+    gan.make_train_steps(spec, config.batch_size, 4)(state, images, labels, orders[0], 5)
 
 
 def test_select_skip_equals_the_cond_skip():
   """The accelerators' branch-free skip of a non-finite step (select_skip) gives the state of the
   CPU's lax.cond, on a finite step and on a non-finite one (which changes nothing but the counts)."""
-  config, state, spec, images, labels, steps_per_epoch, perms = _setup()
+  config, state, spec, images, labels, steps_per_epoch, _ = _setup()
   assert not spec.select_skip  # CPU: the cond.
   real = data_lib.to_float(images[:config.batch_size], spec.value_range)
   z_BxZ = jax.random.normal(jax.random.PRNGKey(0), (config.batch_size, spec.latent_dim))
@@ -82,11 +81,11 @@ def test_steps_per_call_default_is_one_step_on_cpu():
 
 
 def test_bfloat16_trains_and_keeps_float32_params():
-  config, state, spec, images, labels, steps_per_epoch, perms = _setup("bfloat16")
-  fused = gan.make_multi_step(spec, config.batch_size, steps_per_epoch, steps_per_epoch)
+  config, state, spec, images, labels, steps_per_epoch, orders = _setup("bfloat16")
+  train_steps = gan.make_train_steps(spec, config.batch_size, steps_per_epoch)
   d_losses = []
   for epoch in range(6):
-    state, metrics_k = fused(state, images, labels, perms[epoch % 3], perms[(epoch + 1) % 3])
+    state, metrics_k = train_steps(state, images, labels, orders[epoch % 3], steps_per_epoch)
     d_losses.extend(np.asarray(metrics_k["d_loss"]))
   for leaf in jax.tree.leaves((state.g_params, state.d_params, state.g_opt_state,
                                state.d_opt_state, state.g_batch_stats)):
