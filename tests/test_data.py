@@ -90,6 +90,7 @@ def test_every_pixel_value_round_trips_through_each_range(value_range, low, high
   assert floats.min() == low and floats.max() == high
   np.testing.assert_allclose(np.diff(floats.reshape(-1)), (high - low) / 255, rtol=1e-5)
   np.testing.assert_array_equal(data.to_uint8(floats, value_range), pixels)
+  assert floats.dtype == np.float32 and data.to_uint8(floats, value_range).dtype == jnp.uint8
   # Out-of-range generator outputs clip to the ends.
   np.testing.assert_array_equal(data.to_uint8(jnp.array([low - 1, high + 1]), value_range),
                                 [0, 255])
