@@ -10,6 +10,9 @@ import pytest
 
 from tests.conftest import REPO_ROOT
 
+# Training runs and command-line subprocesses: in CI, not in the edit loop (-m "not slow").
+pytestmark = pytest.mark.slow
+
 SMOKE = "--config=experiments/configs/smoke.py"
 # (flags, the flag as written, the closest field): one of each form absl and ml_collections accept.
 TYPOS = [

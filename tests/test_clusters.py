@@ -9,6 +9,9 @@ from experiments.configs import smoke
 from jaxgan import clusters, config_validation, gan, loop, restore, sampling
 from jaxgan.errors import ConfigError
 
+# Training runs and command-line subprocesses: in CI, not in the edit loop (-m "not slow").
+pytestmark = pytest.mark.slow
+
 
 def _blobs(num_per_blob: int = 50):
   """uint8 images_Nx4x4x1 of three well-separated constant images plus noise, and their blob ids."""

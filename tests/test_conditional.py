@@ -14,6 +14,9 @@ from jaxgan import evaluation, gan, loop, restore, run_eval, sampling
 from jaxgan.errors import ConfigError
 from tests.conftest import REPO_ROOT
 
+# Training runs and command-line subprocesses: in CI, not in the edit loop (-m "not slow").
+pytestmark = pytest.mark.slow
+
 CGAN_TEST_STEPS = 1000
 
 
@@ -154,7 +157,6 @@ def label_accuracy(spec, state, evaluator, num_per_class: int, seed: int = 0) ->
   return np.array(accuracy)
 
 
-@pytest.mark.slow
 def test_cgan_config_draws_the_requested_digits(mnist_idx_dir, tmp_path):
   """`cgan.py` at a reduced size (width 16, 1000 steps on real MNIST): the evaluator reads the
   requested digit far above chance (0.1), for most labels in most of their samples; `evaluate`'s

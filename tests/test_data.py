@@ -185,6 +185,7 @@ def test_missing_tfds_data_offline_fails_fast_with_one_line(tmp_path):
   assert "--config.data.source=idx --config.data.idx_dir=" in message
 
 
+@pytest.mark.slow
 def test_import_mnist_cli_missing_idx_files_is_one_line(tmp_path):
   result, seconds = _run([sys.executable, "-m", "experiments.import_mnist",
                           f"--idx_dir={tmp_path / 'nowhere'}", f"--tfds_data_dir={tmp_path}"],
@@ -194,6 +195,7 @@ def test_import_mnist_cli_missing_idx_files_is_one_line(tmp_path):
   assert result.stderr.strip().splitlines()[-1].startswith(f"error: cannot read IDX file {tmp_path}")
 
 
+@pytest.mark.slow
 def test_import_mnist_cli_prepares_and_honours_tfds_data_dir(tmp_path):
   idx_dir = tmp_path / "idx"
   idx_dir.mkdir()

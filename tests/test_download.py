@@ -54,6 +54,7 @@ def _closed_port() -> int:
     return s.getsockname()[1]
 
 
+@pytest.mark.slow
 def test_download_offline_fails_within_seconds_with_one_line(tmp_path):
   mirror = f"http://127.0.0.1:{_closed_port()}/mnist/"
   result, seconds = _train(tmp_path / "run", tmp_path / "tfds", mirror, timeout=60)
@@ -64,6 +65,7 @@ def test_download_offline_fails_within_seconds_with_one_line(tmp_path):
   assert "python -m experiments.import_mnist" in line and not (tmp_path / "run" / "checkpoints").exists()
 
 
+@pytest.mark.slow
 def test_download_of_files_that_are_not_mnist_warns_on_checksums_and_fails_in_one_line(tmp_path):
   (tmp_path / "mirror").mkdir()
   _write_tiny_idx_dir(tmp_path / "mirror")

@@ -19,6 +19,9 @@ from jaxgan import workdir as workdir_lib
 from jaxgan.errors import ConfigError
 from tests.conftest import REPO_ROOT, write_tiny_idx_dir
 
+# Training runs and command-line subprocesses: in CI, not in the edit loop (-m "not slow").
+pytestmark = pytest.mark.slow
+
 NUM_IMAGES = 200  # Train and test: the real held-out set has 200 images too.
 EMA_DECAY = 0.9
 _jit_update = jax.jit(gan.gan_update, static_argnums=0)  # Eager, the update takes ~30 s.

@@ -10,6 +10,9 @@ from jaxgan.errors import ConfigError
 from tests.state_compare import assert_same_state
 from tests.test_runner import STEPS_PER_EPOCH, _smoke_config
 
+# Training runs and command-line subprocesses: in CI, not in the edit loop (-m "not slow").
+pytestmark = pytest.mark.slow
+
 K = 5  # 12 steps an epoch: calls [10, 15) and [20, 25) cross epoch boundaries.
 NUM_STEPS = 30
 

@@ -79,6 +79,7 @@ def test_folder_errors_are_one_line(tmp_path):
     datasets.load_split(config, "test")
 
 
+@pytest.mark.slow
 def test_rgb_folder_trains_the_conditional_dcgan_and_generate_writes_nx32x32x3(tmp_path):
   rng = np.random.default_rng(0)
   for name, colour in (("red", (220, 30, 30)), ("blue", (30, 30, 220))):

@@ -95,6 +95,7 @@ def test_bfloat16_trains_and_keeps_float32_params():
   assert np.mean(d_losses[-4:]) < d_losses[0] - 0.04
 
 
+@pytest.mark.slow
 def test_throughput_prints_a_complete_json_record():
   result = subprocess.run(
       [sys.executable, "-m", "benchmarks.throughput", "--config=experiments/configs/smoke.py",

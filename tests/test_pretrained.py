@@ -15,6 +15,7 @@ from tests.conftest import REPO_ROOT
 from tests.test_clusters import self_conditioned_run  # noqa: F401  (a fixture)
 
 
+@pytest.mark.slow
 def test_an_exported_generator_draws_the_runs_images(self_conditioned_run, tmp_path):  # noqa: F811
   pretrained.export(self_conditioned_run, "mnist_dcgan", command="test", metrics={}, best=False,
                     directory=str(tmp_path))

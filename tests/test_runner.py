@@ -261,6 +261,7 @@ def bad_flag_results(tmp_path_factory):
   return {flag: (p.wait(), p.stderr.read(), workdir.exists()) for flag, (p, workdir) in runs.items()}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("flag, message", BAD_FLAGS)
 def test_bad_flag_exits_2_with_one_line(bad_flag_results, flag, message):
   code, stderr, workdir_created = bad_flag_results[flag]

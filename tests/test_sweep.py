@@ -10,6 +10,9 @@ import pytest
 
 from tests.conftest import REPO_ROOT
 
+# Training runs and command-line subprocesses: in CI, not in the edit loop (-m "not slow").
+pytestmark = pytest.mark.slow
+
 
 def _sweep(workdir, idx_dir, *extra):
   return subprocess.run(
@@ -19,7 +22,6 @@ def _sweep(workdir, idx_dir, *extra):
       cwd=REPO_ROOT, capture_output=True, text=True, timeout=600)
 
 
-@pytest.mark.slow
 def test_sweep_trains_two_variants_and_writes_their_table(tiny_idx_dir, tmp_path):
   result = _sweep(tmp_path, tiny_idx_dir, "--sweep=loss.generator=hinge,non_saturating")
   assert result.returncode == 0, result.stderr[-2000:]
@@ -88,7 +90,6 @@ def test_the_base_config_is_passed_on_in_any_form_and_keys_each_row(tiny_idx_dir
     assert float(next(csv.DictReader(f))["fcd"]) == pytest.approx(json.load(open(variant / "eval.json"))["fcd"])
 
 
-@pytest.mark.slow
 def test_parallel_variants_run_at_once_and_a_failed_one_is_a_row_and_exit_1(tiny_idx_dir, tmp_path):
   result = _sweep(tmp_path, tiny_idx_dir, "--parallel=2", "--config.max_nonfinite_steps=3",
                   "--sweep=optimizer.d_lr=0.0003,1e30")
