@@ -34,7 +34,7 @@ def main():
     raise ConfigError(f"--kid_subsets: got {_KID_SUBSETS.value}, expected an integer >= 1")
   config, state, spec = restore.restore_run(_WORKDIR.value, _STEP.value, best=_BEST.value)
   config.sampling = _SAMPLING.value or config.sampling
-  missing = run_eval.evaluator_of(config.data)
+  missing = run_eval.missing_evaluator(config.data)
   if missing:
     raise ConfigError(missing)
   evaluator = evaluation.load_evaluator(dataset=config.data.dataset)

@@ -230,8 +230,8 @@ def make_train_steps(spec: GANSpec, batch_size: int, steps_per_epoch: int, batch
   """The jitted `train_steps(state, images_NxHxWxC, labels_N, orders_2xN, k) -> (state, metrics_K)`.
 
   `k` (static, 1 to steps_per_epoch) train steps of one step function, in a `lax.scan` when k > 1,
-  the state donated and the metrics stacked along a leading axis of k. Step s trains on the batch at position
-  s % steps_per_epoch of its epoch's order: `orders_2xN[0]` for the epoch of the call's first step,
+  the state donated and the metrics stacked along a leading axis of k. Step s trains on the batch
+  at position s % steps_per_epoch of its epoch's order: `orders_2xN[0]` for the epoch of the call's first step,
   `orders_2xN[1]` for the next one (`data.epoch_orders`), gathered on the device from the resident
   dataset; its noise is drawn from fold_in(noise stream, s). With `batch_sharding`, the batch is
   sharded along the mesh's data axis.

@@ -109,7 +109,7 @@ def finished(config, workdir: str, step: int, total_steps: int) -> bool:
   config asks for a final evaluation, eval.json holds it (at that step, on that many samples)."""
   if step != total_steps:
     return step > total_steps
-  if config.eval_final_num == 0 or run_eval.evaluator_of(config.data) is not None:
+  if config.eval_final_num == 0 or run_eval.missing_evaluator(config.data) is not None:
     return True
   try:
     with open(os.path.join(workdir, run_eval.EVAL_FILE)) as f:

@@ -35,7 +35,7 @@ def load_reference(evaluator: evaluation.Evaluator, data_config) -> evaluation.R
   return evaluation.make_reference(evaluator, test_images, train_images[-evaluation.HELDOUT_NUM:])
 
 
-def evaluator_of(data_config) -> str | None:
+def missing_evaluator(data_config) -> str | None:
   """Why the run's images have no evaluator (one line), or None when its dataset has one."""
   if data_config.source == "folder":
     return (f"no evaluator exists for the images in {data_config.folder}; where they have class "
@@ -130,7 +130,7 @@ class TrainingEvaluation:
     self.every, self.num, self.final_num = (config.eval_every_steps, config.eval_num,
                                             config.eval_final_num)
     self.key = eval_key(config.seed)
-    missing = evaluator_of(config.data)
+    missing = missing_evaluator(config.data)
     self.enabled = missing is None and (self.every > 0 or self.final_num > 0)
     if missing and (self.every > 0 or self.final_num > 0):
       log.info("evaluation skipped: %s", missing)
