@@ -28,13 +28,38 @@ def _lloyd_step(x_NxD: jax.Array, centroids_KxD: jax.Array) -> tuple[jax.Array, 
 
 def kmeans(x_NxD: jax.Array, num_clusters: int, key: jax.Array,
            iterations: int = KMEANS_ITERATIONS) -> jax.Array:
-  """assignment_N in [0, num_clusters): Lloyd's k-means from `num_clusters` distinct random points."""
+  """centroids_KxD: Lloyd's k-means from `num_clusters` distinct random points."""
   x_NxD = jnp.asarray(x_NxD, jnp.float32)
   centroids_KxD = x_NxD[jax.random.choice(key, x_NxD.shape[0], (num_clusters,), replace=False)]
-  assign_N = None
   for _ in range(iterations):
-    centroids_KxD, assign_N = _lloyd_step(x_NxD, centroids_KxD)
-  return assign_N
+    centroids_KxD, _ = _lloyd_step(x_NxD, centroids_KxD)
+  return centroids_KxD
+
+
+def _pixels(images_NxHxWxC: np.ndarray) -> np.ndarray:
+  """x_NxD float32 in [0, 1]: the images' pixels, flattened."""
+  return images_NxHxWxC.reshape(len(images_NxHxWxC), -1).astype(np.float32) / 255.0
+
+
+def fit_centroids(images_NxHxWxC: np.ndarray, num_clusters: int, seed: int) -> np.ndarray:
+  """centroids_KxD float32: k-means of the images' pixels, a pure function of (images, seed)."""
+  if not 2 <= num_clusters <= len(images_NxHxWxC):
+    raise ConfigError(f"config.model.clusters: got {num_clusters}, expected an integer in "
+                      f"[2, {len(images_NxHxWxC)}] (the number of training images)")
+  key = rng.stream_key(jax.random.PRNGKey(seed), rng.CLUSTERS)
+  return np.asarray(kmeans(_pixels(images_NxHxWxC), num_clusters, key))
+
+
+def assign(images_NxHxWxC: np.ndarray, centroids_KxD: np.ndarray) -> np.ndarray:
+  """labels_N int32: each image's nearest centroid (NumPy, so input pipelines can call it)."""
+  x_NxD = _pixels(images_NxHxWxC)
+  dist_NxK = np.sum(centroids_KxD ** 2, axis=1)[None, :] - 2.0 * x_NxD @ centroids_KxD.T
+  return np.argmin(dist_NxK, axis=1).astype(np.int32)
+
+
+def sizes(labels_N: np.ndarray, num_clusters: int) -> tuple[float, ...]:
+  """prior_K: the clusters' relative sizes."""
+  return tuple(float(p) for p in np.bincount(labels_N, minlength=num_clusters) / len(labels_N))
 
 
 def cluster_labels(images_NxHxWxC: np.ndarray, num_clusters: int,
@@ -43,11 +68,5 @@ def cluster_labels(images_NxHxWxC: np.ndarray, num_clusters: int,
 
   A pure function of (images, num_clusters, seed), so a resumed run gets the same clusters.
   """
-  if not 2 <= num_clusters <= len(images_NxHxWxC):
-    raise ConfigError(f"config.model.clusters: got {num_clusters}, expected an integer in "
-                      f"[2, {len(images_NxHxWxC)}] (the number of training images)")
-  x_NxD = images_NxHxWxC.reshape(len(images_NxHxWxC), -1).astype(np.float32) / 255.0
-  key = rng.stream_key(jax.random.PRNGKey(seed), rng.CLUSTERS)
-  labels_N = np.asarray(kmeans(x_NxD, num_clusters, key), np.int32)
-  prior_K = np.bincount(labels_N, minlength=num_clusters) / len(labels_N)
-  return labels_N, tuple(float(p) for p in prior_K)
+  labels_N = assign(images_NxHxWxC, fit_centroids(images_NxHxWxC, num_clusters, seed))
+  return labels_N, sizes(labels_N, num_clusters)

@@ -93,6 +93,11 @@ def _data_config() -> ml_collections.ConfigDict:
   data.idx_dir = ""  # The four IDX .gz files ($JAXGAN_MNIST_IDX_DIR).
   data.tfds_data_dir = ""  # $TFDS_DATA_DIR, else TFDS's default.
   data.range = "unit"  # [0, 1] as ToTensor; "symmetric" is [-1, 1].
+  # "resident": the whole split on every device; "stream": batches read by grain threads as the
+  # steps need them; "auto": resident when it fits resident_budget_mib (docs/data.md).
+  data.pipeline = "auto"
+  data.resident_budget_mib = 0  # 0: half the device's memory (a quarter of the host's on CPU).
+  data.stream_threads = 8  # Threads that read and decode streamed batches.
   return data
 
 

@@ -5,6 +5,7 @@ import jax
 import jax.numpy as jnp
 
 RANGES = ("unit", "symmetric")
+PIPELINES = ("auto", "resident", "stream")  # config.data.pipeline (`jaxgan.training_data`)
 
 
 def steps_per_epoch(num_examples: int, batch_size: int) -> int:

@@ -7,7 +7,6 @@ import os
 import zipfile
 
 import numpy as np
-from PIL import Image
 
 from jaxgan import image_folder
 from jaxgan.errors import DataError
@@ -47,11 +46,11 @@ def load_split(data_config, split: str) -> tuple[np.ndarray, np.ndarray]:
                                     data_config.get("channels", 0))
   else:
     images_NxHxWxC, labels_N = _load_tfds_split(data_config, split)
-  return (_fit_all(images_NxHxWxC, data_config.get("image_size", 0), data_config.get("channels", 0)),
+  return (fit_all(images_NxHxWxC, data_config.get("image_size", 0), data_config.get("channels", 0)),
           labels_N)
 
 
-def _fit_all(images, size: int, channels: int) -> np.ndarray:
+def fit_all(images, size: int, channels: int) -> np.ndarray:
   """Stacked images_NxHxWxC resized and centre-cropped to `size` and converted to `channels` (0:
   as they are); `images` is an array or, for a dataset of mixed sizes, a list of img_HxWxC."""
   same = not isinstance(images, list)
@@ -61,12 +60,17 @@ def _fit_all(images, size: int, channels: int) -> np.ndarray:
     raise DataError("the dataset's images differ in size; set --config.data.image_size=S to resize "
                     "and centre-crop them to S x S")
   channels = channels or max(image.shape[-1] for image in images)
-  return np.stack([image_folder.fit(Image.fromarray(image[..., 0] if image.shape[-1] == 1
-                                                    else image), size, channels)
-                   for image in images])
+  return np.stack([image_folder.fit_array(image, size, channels) for image in images])
 
 
 def _load_tfds_split(data_config, split: str) -> tuple[np.ndarray, np.ndarray]:
+  dataset, data_dir, variant_dir = prepared_tfds(data_config)
+  return _read_array_record(dataset, split, data_dir, variant_dir)
+
+
+def prepared_tfds(data_config) -> tuple[str, str, str]:
+  """(dataset, data_dir, variant_dir) of `data_config.dataset`, prepared first when it is not
+  (`load_split` says how)."""
   from jaxgan import tfds_import  # pylint: disable=import-outside-toplevel
   dataset, idx_dir = data_config.dataset, resolve_idx_dir(data_config.idx_dir)
   data_dir = tfds_import.resolve_data_dir(data_config.tfds_data_dir)
@@ -85,7 +89,7 @@ def _load_tfds_split(data_config, split: str) -> tuple[np.ndarray, np.ndarray]:
       except tfds_download.OfflineError as e:
         raise _not_prepared(dataset, data_dir, f"not prepared in {data_dir} and cannot be "
                             f"downloaded offline ({e})") from e
-  return _read_array_record(dataset, split, data_dir, tfds_import.variant_dir(dataset, data_dir))
+  return dataset, data_dir, tfds_import.variant_dir(dataset, data_dir)
 
 
 def _not_prepared(dataset: str, data_dir: str, state: str) -> DataError:

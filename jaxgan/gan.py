@@ -226,35 +226,55 @@ def _update_on_batch(spec: GANSpec, state: GANState, images_BxHxWxC, labels_B, b
   return gan_update(spec, state, real, labels_B if spec.num_classes else None, z_BxZ)
 
 
+def _steps_on_batches(spec: GANSpec, batch_sharding):
+  """`(state, images_KxBxHxWxC, labels_KxB) -> (state, metrics_K)`: one train step per batch, in a
+  `lax.scan` when K > 1 (not a scan of one: XLA's CPU backend runs convolutions in a loop body ~6x
+  slower)."""
+
+  def one_step(state: GANState, batch):
+    return _update_on_batch(spec, state, *batch, batch_sharding)
+
+  def steps(state: GANState, images_KxBxHxWxC, labels_KxB):
+    if images_KxBxHxWxC.shape[0] == 1:
+      state, metrics = one_step(state, (images_KxBxHxWxC[0], labels_KxB[0]))
+      return state, jax.tree.map(lambda m: m[None], metrics)
+    return jax.lax.scan(one_step, state, (images_KxBxHxWxC, labels_KxB))
+
+  return steps
+
+
 def make_train_steps(spec: GANSpec, batch_size: int, steps_per_epoch: int, batch_sharding=None):
   """The jitted `train_steps(state, images_NxHxWxC, labels_N, orders_2xN, k) -> (state, metrics_K)`.
 
-  `k` (static, 1 to steps_per_epoch) train steps of one step function, in a `lax.scan` when k > 1,
-  the state donated and the metrics stacked along a leading axis of k. Step s trains on the batch
-  at position s % steps_per_epoch of its epoch's order: `orders_2xN[0]` for the epoch of the call's first step,
-  `orders_2xN[1]` for the next one (`data.epoch_orders`), gathered on the device from the resident
-  dataset; its noise is drawn from fold_in(noise stream, s). With `batch_sharding`, the batch is
-  sharded along the mesh's data axis.
+  `k` (static, 1 to steps_per_epoch) train steps on the resident dataset, the state donated and the
+  metrics stacked along a leading axis of k. Step s trains on the batch at position
+  s % steps_per_epoch of its epoch's order: `orders_2xN[0]` for the epoch of the call's first step,
+  `orders_2xN[1]` for the next one (`data.epoch_orders`), gathered on the device; its noise is drawn
+  from fold_in(noise stream, s). With `batch_sharding`, each batch is sharded along the mesh's data
+  axis.
   """
+  steps = _steps_on_batches(spec, batch_sharding)
 
   def train_steps(state: GANState, images_NxHxWxC, labels_N, orders_2xN, k: int):
     if not 1 <= k <= steps_per_epoch:
       raise ValueError(f"steps_per_call must be in [1, {steps_per_epoch}], got {k}")
     first_epoch = state.step // steps_per_epoch
 
-    def one_step(state, _):
-      epoch, step_in_epoch = jnp.divmod(state.step, steps_per_epoch)
-      images, labels_B = data_lib.gather_batch(images_NxHxWxC, labels_N,
-                                               orders_2xN[epoch - first_epoch], step_in_epoch,
-                                               batch_size)
-      return _update_on_batch(spec, state, images, labels_B, batch_sharding)
+    def gather(step):
+      epoch, step_in_epoch = jnp.divmod(step, steps_per_epoch)
+      return data_lib.gather_batch(images_NxHxWxC, labels_N, orders_2xN[epoch - first_epoch],
+                                   step_in_epoch, batch_size)
 
-    if k == 1:  # Not a scan of one: XLA's CPU backend runs convolutions in a loop body ~6x slower.
-      state, metrics = one_step(state, None)
-      return state, jax.tree.map(lambda m: m[None], metrics)
-    return jax.lax.scan(one_step, state, length=k)
+    images_KxBxHxWxC, labels_KxB = jax.vmap(gather)(state.step + jnp.arange(k))
+    return steps(state, images_KxBxHxWxC, labels_KxB)
 
   return jax.jit(train_steps, static_argnums=4, donate_argnums=0)
+
+
+def make_batch_train_steps(spec: GANSpec, batch_sharding=None):
+  """The jitted `train_steps(state, images_KxBxHxWxC, labels_KxB) -> (state, metrics_K)`: K train
+  steps on batches fed from the host (`jaxgan.streaming`), otherwise as `make_train_steps`."""
+  return jax.jit(_steps_on_batches(spec, batch_sharding), donate_argnums=0)
 
 
 def init_state_compiled(config, image_shape, num_classes: int, sharding=None,

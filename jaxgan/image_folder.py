@@ -33,6 +33,15 @@ def fit(image: Image.Image, size: int, channels: int) -> np.ndarray:
   return np.asarray(image, np.uint8).reshape(image.height, image.width, channels)
 
 
+def fit_array(image_HxWxC: np.ndarray, size: int, channels: int) -> np.ndarray:
+  """`fit` for a uint8 array img_HxWxC; the array itself when it fits already."""
+  if (not size or image_HxWxC.shape[:2] == (size, size)) and channels in (0, image_HxWxC.shape[-1]):
+    return image_HxWxC
+  channels = channels or image_HxWxC.shape[-1]
+  grey = image_HxWxC.shape[-1] == 1
+  return fit(Image.fromarray(image_HxWxC[..., 0] if grey else image_HxWxC), size, channels)
+
+
 def list_images(folder: str) -> tuple[list[str], list[int], list[str]]:
   """(paths, labels, class_names) of the images under `folder`, in sorted order.
 
@@ -60,9 +69,18 @@ def list_images(folder: str) -> tuple[list[str], list[int], list[str]]:
   return paths, labels, classes
 
 
-def _decode(path: str, size: int, channels: int) -> np.ndarray:
-  with Image.open(path) as image:
-    return fit(image, size, channels)
+def read_image(path: str, size: int, channels: int) -> np.ndarray:
+  """One image file as uint8 img_HxWxC (`fit`).
+
+  Raises:
+    DataError: the file cannot be decoded (one line naming it).
+  """
+  try:
+    with Image.open(path) as image:
+      return fit(image, size, channels)
+  except (OSError, ValueError, Image.DecompressionBombError) as e:
+    raise DataError(f"cannot read image {path}: {type(e).__name__}: "
+                    f"{(str(e).splitlines() or [''])[0]}") from e
 
 
 def _headers(paths: list[str]) -> dict[int, tuple[str, tuple[int, int]]]:
@@ -77,8 +95,15 @@ def _headers(paths: list[str]) -> dict[int, tuple[str, tuple[int, int]]]:
   return headers
 
 
-def read_folder(folder: str, size: int = 0, channels: int = 0) -> tuple[np.ndarray, np.ndarray]:
-  """All images under `folder`, as (images_NxHxWxC uint8, labels_N int32).
+def warn_skipped(skipped: list[str]) -> None:
+  if skipped:
+    log.warning("skipped %d unreadable image file(s): %s", len(skipped), "; ".join(skipped[:5])
+                + (f"; and {len(skipped) - 5} more" if len(skipped) > 5 else ""))
+
+
+def scan_folder(folder: str, size: int = 0, channels: int = 0
+                ) -> tuple[list[str], np.ndarray, tuple[int, int, int], list[str]]:
+  """The images under `folder` whose headers read, without decoding their pixels.
 
   Args:
     folder: the image folder (class subfolders optional).
@@ -86,11 +111,16 @@ def read_folder(folder: str, size: int = 0, channels: int = 0) -> tuple[np.ndarr
       which must then be the same for all.
     channels: 1 (grey) or 3 (RGB); 0 picks RGB when any image is in colour, else grey.
 
+  Returns:
+    (paths, labels_N int32, image_shape (H, W, C), unreadable files).
+
   Raises:
-    DataError: no readable image, or images of several sizes with `size` 0.
+    DataError: no image opens, or images of several sizes with `size` 0.
   """
   paths, labels, _ = list_images(folder)
   headers = _headers(paths)
+  if not headers:
+    raise DataError(f"image folder {folder}: none of its {len(paths)} image files could be read")
   channels = channels or (3 if any(m not in _GREY_MODES for m, _ in headers.values()) else 1)
   sizes = sorted({s for _, s in headers.values()})
   if not size and len(sizes) > 1:
@@ -98,16 +128,30 @@ def read_folder(folder: str, size: int = 0, channels: int = 0) -> tuple[np.ndarr
     raise DataError(f"image folder {folder} holds images of {len(sizes)} sizes ({w1}x{h1}, "
                     f"{w2}x{h2}, ...); set --config.data.image_size=S to resize and centre-crop "
                     "them to S x S")
-  images, kept, skipped = [], [], []
+  kept = sorted(headers)
+  unreadable = [f"{path} (not an image)" for i, path in enumerate(paths) if i not in headers]
+  (width, height), = sizes if not size else [(size, size)]
+  return ([paths[i] for i in kept], np.asarray(labels, np.int32)[kept], (height, width, channels),
+          unreadable)
+
+
+def read_folder(folder: str, size: int = 0, channels: int = 0) -> tuple[np.ndarray, np.ndarray]:
+  """All images under `folder`, as (images_NxHxWxC uint8, labels_N int32) (`scan_folder`'s args).
+
+  A file that cannot be decoded is skipped, and one warning names the skipped files.
+
+  Raises:
+    DataError: no readable image, or images of several sizes with `size` 0.
+  """
+  paths, labels_N, (_, _, channels), skipped = scan_folder(folder, size, channels)
+  images, kept = [], []
   for i, path in enumerate(paths):
     try:
-      images.append(_decode(path, size, channels))
+      images.append(read_image(path, size, channels))
       kept.append(i)
-    except (OSError, ValueError, Image.DecompressionBombError) as e:
-      skipped.append(f"{path} ({type(e).__name__}: {(str(e).splitlines() or [''])[0]})")
-  if skipped:
-    log.warning("skipped %d unreadable image file(s): %s", len(skipped), "; ".join(skipped[:5])
-                + (f"; and {len(skipped) - 5} more" if len(skipped) > 5 else ""))
+    except DataError as e:
+      skipped.append(str(e).removeprefix("cannot read image "))
+  warn_skipped(skipped)
   if not images:
     raise DataError(f"image folder {folder}: none of its {len(paths)} image files could be read")
-  return np.stack(images), np.asarray(labels, np.int32)[kept]
+  return np.stack(images), labels_N[kept]

@@ -6,69 +6,26 @@ import os
 
 import jax
 import ml_collections
-import numpy as np
 from tqdm.contrib.logging import logging_redirect_tqdm
 
 from jaxgan import checkpoint as checkpoint_lib
-from jaxgan import clusters, config_validation
+from jaxgan import config_validation
 from jaxgan import data as data_lib
-from jaxgan import datasets, gan, metrics_log, parallel, periodic, resume, rng, run_eval, sampling
+from jaxgan import gan, metrics_log, parallel, periodic, resume, run_eval, sampling, training_data
 from jaxgan import workdir as workdir_lib
-from jaxgan.errors import ConfigError
+from jaxgan.errors import ConfigError, DataError
 from jaxgan.state import GANState
 
 log = logging.getLogger(__name__)
 
 
-def make_step_fn(spec: gan.GANSpec, mesh, images_NxHxWxC: np.ndarray, labels_N: np.ndarray,
-                 batch_size: int):
-  """`step_fn(state, step, k) -> (state, metrics_K)`: train steps [step, step + k) (`step` =
-  state.step, a host int) on the dataset, which is put on the devices once (`gan.make_train_steps`).
-
-  Each epoch's orders are drawn on the device once; nothing crosses to or from the host per call
-  (`jax.transfer_guard`).
-  """
-  num_examples = len(images_NxHxWxC)
-  steps_per_epoch = data_lib.steps_per_epoch(num_examples, batch_size)
-  images = parallel.put_replicated(mesh, images_NxHxWxC)
-  labels = parallel.put_replicated(mesh, labels_N)
-  train_steps = gan.make_train_steps(spec, batch_size, steps_per_epoch,
-                                     parallel.batch_sharding(mesh))
-  epoch_orders = jax.jit(
-      lambda key, epoch: data_lib.epoch_orders(rng.stream_key(key, rng.DATA), epoch, num_examples),
-      out_shardings=parallel.replicated(mesh))
-  orders = {}  # The current epoch's orders_2xN.
-
-  def step_fn(state: GANState, step: int, k: int):
-    epoch = step // steps_per_epoch
-    if epoch not in orders:
-      orders.clear()
-      orders[epoch] = epoch_orders(state.key, epoch)
-    with jax.transfer_guard("disallow"):
-      return train_steps(state, images, labels, orders[epoch], k)
-
-  return step_fn
-
-
-def _training_labels(config, images_NxHxWxC: np.ndarray, labels_N: np.ndarray
-                     ) -> tuple[np.ndarray, int, tuple[float, ...] | None]:
-  """(labels_N, num_classes, label_prior) the GAN trains on: the dataset's classes for a conditional
-  model, k-means clusters of the images for self-conditioning (config.model.clusters), else none."""
-  if config.model.clusters:
-    labels_N, prior = clusters.cluster_labels(images_NxHxWxC, config.model.clusters, config.seed)
-    return labels_N, config.model.clusters, prior
-  return labels_N, int(labels_N.max()) + 1 if config.model.conditional else 0, None
-
-
-def _restore_or_init(config, workdir: str, images_NxHxWxC: np.ndarray, num_classes: int,
-                     label_prior: tuple[float, ...] | None, mesh):
+def _restore_or_init(config, workdir: str, data: training_data.TrainingData, mesh):
   """(state, spec, checkpoints, run_info): the latest checkpoint that restores, else a new state."""
-  image_shape = images_NxHxWxC.shape[1:]
-  run_info = dict(image_shape=list(image_shape), num_classes=num_classes)
-  if label_prior is not None:
-    run_info["label_prior"] = list(label_prior)
-  state, spec = gan.init_state_compiled(config, image_shape, num_classes, parallel.replicated(mesh),
-                                        label_prior=label_prior)
+  run_info = dict(image_shape=list(data.image_shape), num_classes=data.num_classes)
+  if data.label_prior is not None:
+    run_info["label_prior"] = list(data.label_prior)
+  state, spec = gan.init_state_compiled(config, data.image_shape, data.num_classes,
+                                        parallel.replicated(mesh), label_prior=data.label_prior)
   ckpts = checkpoint_lib.Checkpoints(os.path.join(workdir, workdir_lib.LATEST_DIR),
                                      keep=config.keep_checkpoints)
   if ckpts.all_steps():
@@ -149,13 +106,11 @@ def _schedule(config, num_examples: int) -> tuple[int, int, int]:
 
 def _train(config, workdir: str, lock: workdir_lib.RunLock) -> GANState:
   """train_and_evaluate in a prepared, locked workdir."""
-  images_N, labels_N = datasets.load_split(config.data, "train")
-  steps_per_epoch, total_steps, k = _schedule(config, len(images_N))
+  data = training_data.load(config)
+  steps_per_epoch, total_steps, k = _schedule(config, data.num_examples)
   mesh = parallel.make_mesh()
   parallel.check_batch_size(config.batch_size, mesh)
-  labels_N, num_classes, label_prior = _training_labels(config, images_N, labels_N)
-  state, spec, ckpts, run_info = _restore_or_init(config, workdir, images_N, num_classes, label_prior,
-                                                  mesh)
+  state, spec, ckpts, run_info = _restore_or_init(config, workdir, data, mesh)
   start_step = int(jax.device_get(state.step))
   if _report_start(config, workdir, ckpts, start_step, total_steps):
     return state
@@ -184,11 +139,15 @@ def _train(config, workdir: str, lock: workdir_lib.RunLock) -> GANState:
     for action in actions:
       if action is not checkpoints:
         stack.callback(action.close)
-    step_fn = make_step_fn(spec, mesh, images_N, labels_N, config.batch_size)
+    step_fn = training_data.make_step_fn(data, spec, mesh, config, state, start_step, total_steps)
     step = start_step
     while step < total_steps:
       calls = 1 if step % k or total_steps - step < k else k  # Single steps up to a call boundary.
-      state, metrics = step_fn(state, step, calls)
+      try:
+        state, metrics = step_fn(state, step, calls)
+      except DataError:  # A streamed file that fails to decode: the steps so far are kept.
+        checkpoints.save_now(step, state)
+        raise
       step += calls
       for action in actions:
         if action(step, state, metrics):  # A stop: the step is saved.

@@ -146,6 +146,11 @@ def batch_sharding(mesh: jax.sharding.Mesh) -> NamedSharding:
   return NamedSharding(mesh, P(DATA_AXIS))
 
 
+def stacked_batch_sharding(mesh: jax.sharding.Mesh) -> NamedSharding:
+  """Batches stacked along a leading axis (K x B x ...), each split along the `data` axis."""
+  return NamedSharding(mesh, P(None, DATA_AXIS))
+
+
 def put_replicated(mesh: jax.sharding.Mesh, array: np.ndarray) -> jax.Array:
   """Places a host array, identical in every process, on all devices of `mesh`.
 

@@ -175,6 +175,13 @@ class SaveCheckpoints(Action):
       return True
     return False
 
+  def save_now(self, step: int, state: GANState) -> None:
+    """Saves `step` unless it is saved already, before a single-process run stops on an input error
+    (a multi-process save needs every process, and the others are not stopping)."""
+    if jax.process_count() == 1 and self.ckpts.latest_step() != step:
+      self.ckpts.save(state, step, self.run_info)
+      self.ckpts.wait()
+
   def finish(self, state: GANState) -> None:
     self.signals.restore(signal.SIGINT)  # Ctrl-C during the final evaluation: KeyboardInterrupt.
     self.ckpts.wait()

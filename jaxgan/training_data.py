@@ -1,0 +1,138 @@
+"""The training split as the loop sees it: resident on the devices when it fits the budget, else
+streamed from its source (`jaxgan.streaming`), with the labels the GAN trains on."""
+
+import dataclasses
+import logging
+import os
+from collections.abc import Callable
+
+import jax
+import numpy as np
+
+from jaxgan import clusters, datasets, gan, parallel, rng, sources, streaming
+from jaxgan import data as data_lib
+from jaxgan.state import GANState
+
+log = logging.getLogger(__name__)
+# Self-conditioning on a streamed dataset fits its k-means on at most this many images, drawn by
+# the seed; every image is then labelled by its nearest centroid.
+STREAM_CLUSTER_SAMPLE = 20000
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainingData:
+  """The training examples and the labels the GAN trains on.
+
+  Attributes:
+    image_shape: (H, W, C).
+    num_examples: N.
+    num_classes: classes of a conditional (or self-conditioned) model, else 0.
+    label_prior: self-conditioning's cluster sizes, else None.
+    arrays: (images_NxHxWxC, labels_N) when resident, else None.
+    source: the `jaxgan.sources` source when streamed, else None.
+    label_fn: `(images_BxHxWxC, labels_B) -> labels_B` the GAN trains on, when streamed.
+  """
+  image_shape: tuple[int, ...]
+  num_examples: int
+  num_classes: int
+  label_prior: tuple[float, ...] | None
+  arrays: tuple[np.ndarray, np.ndarray] | None = None
+  source: object = None
+  label_fn: Callable | None = None
+
+
+def resident_budget_bytes(budget_mib: int) -> int:
+  """`budget_mib` MiB; 0: half of the first device's memory, or a quarter of the host's on CPU."""
+  if budget_mib:
+    return budget_mib * 2**20
+  stats = jax.local_devices()[0].memory_stats() or {}
+  if "bytes_limit" in stats:
+    return stats["bytes_limit"] // 2
+  return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // 4
+
+
+def load(config) -> TrainingData:
+  """The training split of `config.data` (`config.data.pipeline`: "resident", "stream", or "auto":
+  resident when N x H x W x C bytes fit `resident_budget_bytes`; the IDX source is always read
+  whole). Raises DataError or ConfigError in one line."""
+  pipeline = config.data.pipeline
+  source = None
+  if pipeline == "stream" or (pipeline == "auto" and config.data.source != "idx"):
+    source = sources.open_source(config.data, "train")
+    nbytes = len(source) * int(np.prod(source.image_shape))
+    budget = resident_budget_bytes(config.data.resident_budget_mib)
+    if pipeline == "auto" and nbytes > budget:
+      log.info("streaming the training set: its %d MiB exceed the resident budget of %d MiB "
+               "(config.data.resident_budget_mib)", nbytes // 2**20, budget // 2**20)
+      pipeline = "stream"
+  if pipeline == "stream":
+    return _streamed(config, source)
+  images_N, labels_N = datasets.load_split(config.data, "train")
+  labels_N, num_classes, label_prior = _resident_labels(config, images_N, labels_N)
+  return TrainingData(images_N.shape[1:], len(images_N), num_classes, label_prior,
+                      arrays=(images_N, labels_N))
+
+
+def _resident_labels(config, images_NxHxWxC: np.ndarray, labels_N: np.ndarray
+                     ) -> tuple[np.ndarray, int, tuple[float, ...] | None]:
+  """(labels_N, num_classes, label_prior) the GAN trains on: the dataset's classes for a conditional
+  model, k-means clusters of the images for self-conditioning (config.model.clusters), else none."""
+  if config.model.clusters:
+    labels_N, prior = clusters.cluster_labels(images_NxHxWxC, config.model.clusters, config.seed)
+    return labels_N, config.model.clusters, prior
+  return labels_N, int(labels_N.max()) + 1 if config.model.conditional else 0, None
+
+
+def _streamed(config, source) -> TrainingData:
+  """TrainingData read from `source`; self-conditioning clusters a sample of it first."""
+  num_clusters = config.model.clusters
+  if not num_clusters:
+    return TrainingData(tuple(source.image_shape), len(source),
+                        source.num_classes if config.model.conditional else 0, None,
+                        source=source, label_fn=lambda images, labels: labels)
+  n = len(source)
+  sample_S = (np.arange(n) if n <= STREAM_CLUSTER_SAMPLE else np.sort(
+      np.random.default_rng(config.seed).choice(n, STREAM_CLUSTER_SAMPLE, replace=False)))
+  images_S = np.concatenate([source.read(chunk)[0] for chunk in np.array_split(
+      sample_S, max(1, len(sample_S) // 1024))])
+  centroids_KxD = clusters.fit_centroids(images_S, num_clusters, config.seed)
+  prior = clusters.sizes(clusters.assign(images_S, centroids_KxD), num_clusters)
+  return TrainingData(tuple(source.image_shape), n, num_clusters, prior, source=source,
+                      label_fn=lambda images, labels: clusters.assign(images, centroids_KxD))
+
+
+def make_step_fn(data: TrainingData, spec: gan.GANSpec, mesh, config, state: GANState,
+                 start_step: int, total_steps: int):
+  """`step_fn(state, step, k) -> (state, metrics_K)`: train steps [step, step + k) (`step` =
+  state.step, a host int), on the resident arrays or on the stream."""
+  if data.arrays is None:
+    return streaming.make_step_fn(spec, mesh, data.source, data.label_fn, config.batch_size, state,
+                                  start_step, total_steps, config.data.stream_threads)
+  return _resident_step_fn(spec, mesh, *data.arrays, config.batch_size)
+
+
+def _resident_step_fn(spec: gan.GANSpec, mesh, images_NxHxWxC: np.ndarray, labels_N: np.ndarray,
+                      batch_size: int):
+  """The resident `step_fn`: the dataset is put on the devices once (`gan.make_train_steps`), each
+  epoch's orders are drawn on the device once, and nothing crosses to or from the host per call
+  (`jax.transfer_guard`)."""
+  num_examples = len(images_NxHxWxC)
+  steps_per_epoch = data_lib.steps_per_epoch(num_examples, batch_size)
+  images = parallel.put_replicated(mesh, images_NxHxWxC)
+  labels = parallel.put_replicated(mesh, labels_N)
+  train_steps = gan.make_train_steps(spec, batch_size, steps_per_epoch,
+                                     parallel.batch_sharding(mesh))
+  epoch_orders = jax.jit(
+      lambda key, epoch: data_lib.epoch_orders(rng.stream_key(key, rng.DATA), epoch, num_examples),
+      out_shardings=parallel.replicated(mesh))
+  orders = {}  # The current epoch's orders_2xN.
+
+  def step_fn(state: GANState, step: int, k: int):
+    epoch = step // steps_per_epoch
+    if epoch not in orders:
+      orders.clear()
+      orders[epoch] = epoch_orders(state.key, epoch)
+    with jax.transfer_guard("disallow"):
+      return train_steps(state, images, labels, orders[epoch], k)
+
+  return step_fn
