@@ -1,4 +1,4 @@
-"""Measures the sample quality of a trained MNIST run with the shipped evaluator classifier.
+"""Measures the sample quality of a trained run with its images' evaluator classifier.
 
   python -m experiments.evaluate --workdir=DIR [--num=10000] [--step=K | --best] [--seed=S]
 
@@ -12,7 +12,7 @@ import json
 from absl import flags
 
 from experiments import cli
-from jaxgan import evaluation, restore, run_eval, sampling
+from jaxgan import restore, run_eval, sampling
 from jaxgan.errors import ConfigError
 
 _WORKDIR = flags.DEFINE_string("workdir", None, "The training run's directory.")
@@ -37,7 +37,7 @@ def main():
   missing = run_eval.missing_evaluator(config.data)
   if missing:
     raise ConfigError(missing)
-  evaluator = evaluation.load_evaluator(dataset=config.data.dataset)
+  evaluator = run_eval.load_evaluator(config.data)
   reference = run_eval.load_reference(evaluator, config.data)
   run_eval.check_num(_NUM.value, reference, "--num")
   key = run_eval.eval_key(config.seed if _SEED.value is None else _SEED.value)

@@ -2,14 +2,19 @@
 
     python -m experiments.train_evaluator [--dataset=mnist] [--idx_dir=DIR] [--seed=0]
         [--output=jaxgan/weights]
+    python -m experiments.train_evaluator --folder=DIR [--image_size=S] [--channels=C]
 
-The dataset is any labelled one of 28x28 grey images in 10 classes: read from its IDX files with
---idx_dir (for MNIST, $JAXGAN_MNIST_IDX_DIR by default), else from TFDS (prepared, or downloaded).
+The dataset is any labelled one, of any image size and number of classes: read from its IDX files
+with --idx_dir (for MNIST, $JAXGAN_MNIST_IDX_DIR by default), else from TFDS (prepared, or
+downloaded), or an image folder with class subfolders (its test split: every 7th image; the weights
+go to DIR/.jaxgan/, where training runs and `evaluate` find them). The classifier takes the images'
+shape, so give --image_size and --channels as the GAN's runs do.
 
 The run is a pure function of the seed: the init, the epoch orders and the dropout masks all derive
 from it.
 """
 
+import dataclasses
 import time
 
 import jax
@@ -21,14 +26,20 @@ from absl import flags
 from experiments import cli
 from jaxgan import config as config_lib
 from jaxgan import data as data_lib
-from jaxgan import datasets, evaluation, idx
+from jaxgan import evaluation, idx, run_eval
 from jaxgan.errors import ConfigError
 
 _DATASET = flags.DEFINE_string("dataset", "mnist", "The labelled dataset (a TFDS name).")
 _IDX_DIR = flags.DEFINE_string("idx_dir", "", "Folder of the dataset's four IDX .gz files (MNIST's "
                                "default: $JAXGAN_MNIST_IDX_DIR); empty: TFDS.")
+_FOLDER = flags.DEFINE_string("folder", "", "An image folder with class subfolders, instead of "
+                              "--dataset.")
+_IMAGE_SIZE = flags.DEFINE_integer("image_size", 0, "Resize and centre-crop to this square size "
+                                   "(0: as the images are).")
+_CHANNELS = flags.DEFINE_integer("channels", 0, "1 (grey) or 3 (RGB); 0: as the images are.")
 _SEED = flags.DEFINE_integer("seed", 0, "Random seed.")
-_OUTPUT = flags.DEFINE_string("output", evaluation.WEIGHTS_DIR, "Folder for the weights and JSON.")
+_OUTPUT = flags.DEFINE_string("output", "", "Folder for the weights and JSON (default: the package's "
+                              "weights, or DIR/.jaxgan/ for --folder).")
 _EPOCHS = flags.DEFINE_integer("epochs", 8, "Training epochs.")
 _BATCH_SIZE = flags.DEFINE_integer("batch_size", 128, "Batch size.")
 _LEARNING_RATE = flags.DEFINE_float("learning_rate", 2e-3, "Peak Adam learning rate (cosine decay).")
@@ -52,12 +63,12 @@ def make_train_step(graphdef, tx: optax.GradientTransformation, batch_size: int,
   """The jitted `step(params, opt_state, images, labels, perm, step, key)`: one Adam step on a batch
   gathered on the device from the resident training set, randomly shifted, with dropout."""
 
-  def loss_fn(params, images_BxHxWx1, labels_B, dropout_key):
-    _, logits = evaluation.apply(graphdef, params, images_BxHxWx1, dropout_key)
+  def loss_fn(params, images_BxHxWxC, labels_B, dropout_key):
+    _, logits = evaluation.apply(graphdef, params, images_BxHxWxC, dropout_key)
     return optax.softmax_cross_entropy_with_integer_labels(logits, labels_B).mean()
 
-  def step(params, opt_state, images_NxHxWx1, labels_N, perm_N, step, key):
-    images, labels = data_lib.gather_batch(images_NxHxWx1, labels_N, perm_N,
+  def step(params, opt_state, images_NxHxWxC, labels_N, perm_N, step, key):
+    images, labels = data_lib.gather_batch(images_NxHxWxC, labels_N, perm_N,
                                            step % steps_per_epoch, batch_size)
     shift_key, dropout_key = jax.random.split(jax.random.fold_in(key, step))
     images = random_shift(shift_key, images, max_shift)
@@ -68,26 +79,34 @@ def make_train_step(graphdef, tx: optax.GradientTransformation, batch_size: int,
   return jax.jit(step, donate_argnums=(0, 1))
 
 
-def accuracy(evaluator: evaluation.Evaluator, images_NxHxWx1, labels_N) -> float:
+def accuracy(evaluator: evaluation.Evaluator, images_NxHxWxC, labels_N) -> float:
   """Top-1 accuracy of the evaluator."""
-  _, logits = evaluation.features_and_logits(evaluator, images_NxHxWx1)
+  _, logits = evaluation.features_and_logits(evaluator, images_NxHxWxC)
   return float(np.mean(np.argmax(logits, axis=1) == labels_N))
 
 
-def load_labelled(dataset: str, idx_dir: str, split: str) -> tuple[np.ndarray, np.ndarray]:
-  """A split of a labelled dataset of 28x28 grey images in 10 classes, from IDX files or TFDS.
+def data_config_of(dataset: str, idx_dir: str, folder: str, image_size: int, channels: int):
+  """The `config.data` of the images, as a training run of them sets it."""
+  data_config = config_lib.default_config().data
+  source = "folder" if folder else ("idx" if idx_dir else "tfds")
+  data_config.update(dataset=dataset, source=source, idx_dir=idx_dir, folder=folder,
+                     image_size=image_size, channels=channels)
+  return data_config
+
+
+def load_labelled(data_config) -> tuple[np.ndarray, ...]:
+  """(train images, train labels, test images, test labels) of labelled images.
 
   Raises:
-    ConfigError: the dataset is not of that kind.
+    ConfigError: the images have fewer than two classes.
   """
-  data_config = config_lib.default_config().data
-  data_config.update(dataset=dataset, source="idx" if idx_dir else "tfds", idx_dir=idx_dir)
-  images, labels = datasets.load_split(data_config, split)
-  if images.shape[1:] != (28, 28, 1) or labels.max() >= evaluation.NUM_CLASSES:
-    raise ConfigError(f"--dataset={dataset}: {split} images are {'x'.join(map(str, images.shape[1:]))}"
-                      f" in {labels.max() + 1} classes; the evaluator classifies 28x28x1 images into "
-                      f"{evaluation.NUM_CLASSES}")
-  return images, labels
+  data = run_eval.real_splits(data_config)
+  num_classes = int(max(data[1].max(), data[3].max())) + 1
+  if num_classes < 2:
+    what = data_config.folder if data_config.source == "folder" else data_config.dataset
+    raise ConfigError(f"{what} has a single class: an evaluator classifies labelled images (an "
+                      "image folder labels them by class subfolders)")
+  return data
 
 
 def train(data: tuple[np.ndarray, ...], seed: int, epochs: int, batch_size: int,
@@ -97,21 +116,22 @@ def train(data: tuple[np.ndarray, ...], seed: int, epochs: int, batch_size: int,
   train_images, train_labels, test_images, test_labels = data
   key = jax.random.PRNGKey(seed)
   init_key, data_key, step_key = jax.random.split(key, 3)
-  evaluator = evaluation.init_evaluator(init_key)
+  evaluator = evaluation.init_evaluator(init_key, train_images.shape[1:],
+                                        int(max(train_labels.max(), test_labels.max())) + 1)
   steps_per_epoch = data_lib.steps_per_epoch(train_images.shape[0], batch_size)
   schedule = optax.cosine_decay_schedule(learning_rate, epochs * steps_per_epoch)
   tx = optax.adam(schedule)
   params, opt_state = evaluator.params, tx.init(evaluator.params)
   step_fn = make_train_step(evaluator.graphdef, tx, batch_size, steps_per_epoch, max_shift)
-  images_NxHxWx1, labels_N = jnp.asarray(train_images), jnp.asarray(train_labels)
+  images_NxHxWxC, labels_N = jnp.asarray(train_images), jnp.asarray(train_labels)
   start = time.time()
   for epoch in range(epochs):
-    perm_N = data_lib.epoch_permutation(data_key, epoch, images_NxHxWx1.shape[0])
+    perm_N = data_lib.epoch_permutation(data_key, epoch, images_NxHxWxC.shape[0])
     for i in range(steps_per_epoch):
       step = epoch * steps_per_epoch + i
-      params, opt_state, loss = step_fn(params, opt_state, images_NxHxWx1, labels_N, perm_N,
+      params, opt_state, loss = step_fn(params, opt_state, images_NxHxWxC, labels_N, perm_N,
                                         jnp.int32(step), step_key)
-    evaluator = evaluation.Evaluator(evaluator.graphdef, params)
+    evaluator = dataclasses.replace(evaluator, params=params)
     print(f"epoch {epoch + 1}: loss {float(loss):.4f} test accuracy "
           f"{accuracy(evaluator, test_images, test_labels):.4f} ({time.time() - start:.0f} s)",
           flush=True)
@@ -120,19 +140,28 @@ def train(data: tuple[np.ndarray, ...], seed: int, epochs: int, batch_size: int,
 
 
 def main():
-  dataset = _DATASET.value
+  dataset, folder = _DATASET.value, _FOLDER.value
   idx_dir = _IDX_DIR.value or (idx.resolve_idx_dir("") if dataset == "mnist" else "")
-  data = (*load_labelled(dataset, idx_dir, "train"), *load_labelled(dataset, idx_dir, "test"))
+  data_config = data_config_of(dataset, "" if folder else idx_dir, folder, _IMAGE_SIZE.value,
+                               _CHANNELS.value)
+  if _IMAGE_SIZE.value < 0 or _CHANNELS.value not in (0, 1, 3):
+    raise ConfigError(f"--image_size={_IMAGE_SIZE.value} --channels={_CHANNELS.value}: expected a "
+                      "size >= 0 (0: as the images are) and 0, 1 or 3 channels")
+  directory, name = run_eval.evaluator_location(data_config)
+  output = _OUTPUT.value or directory
+  data = load_labelled(data_config)
   evaluator, test_accuracy, seconds = train(data, _SEED.value, _EPOCHS.value, _BATCH_SIZE.value,
                                             _LEARNING_RATE.value, _MAX_SHIFT.value)
-  command = (f"python -m experiments.train_evaluator --dataset={dataset} --seed={_SEED.value} "
-             f"--epochs={_EPOCHS.value} --batch_size={_BATCH_SIZE.value} "
-             f"--learning_rate={_LEARNING_RATE.value} --max_shift={_MAX_SHIFT.value}")
-  record = evaluation.save_evaluator(evaluator, _OUTPUT.value, dict(
+  source = f"--folder={folder}" if folder else f"--dataset={dataset}"
+  command = (f"python -m experiments.train_evaluator {source} --image_size={_IMAGE_SIZE.value} "
+             f"--channels={_CHANNELS.value} --seed={_SEED.value} --epochs={_EPOCHS.value} "
+             f"--batch_size={_BATCH_SIZE.value} --learning_rate={_LEARNING_RATE.value} "
+             f"--max_shift={_MAX_SHIFT.value}")
+  record = evaluation.save_evaluator(evaluator, output, dict(
       test_accuracy=test_accuracy, seed=_SEED.value, epochs=_EPOCHS.value,
-      train_seconds=round(seconds, 1), jax_version=jax.__version__, command=command), dataset)
-  print(f"{dataset}: test accuracy {test_accuracy:.4f} in {seconds:.0f} s; wrote {_OUTPUT.value}/"
-        f"{record['file']} (sha256 {record['sha256'][:12]})")
+      train_seconds=round(seconds, 1), jax_version=jax.__version__, command=command), name)
+  print(f"{folder or dataset}: test accuracy {test_accuracy:.4f} in {seconds:.0f} s; wrote "
+        f"{output}/{record['file']} (sha256 {record['sha256'][:12]})")
 
 
 if __name__ == "__main__":

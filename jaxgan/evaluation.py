@@ -1,8 +1,11 @@
-"""Sample quality in the feature space of a frozen MNIST classifier shipped with the package.
+"""Sample quality in the feature space of a frozen classifier of the dataset's images.
 
-The evaluator is a small LeNet-style CNN (`Classifier`). It takes 28x28x1 images either as uint8 in
-[0, 255] or as floats already in [0, 1] (never [-1, 1]: map generator output with `data.to_uint8`
-first). Its penultimate layer (128 ReLU units) gives the features, its last layer the 10 class logits.
+The evaluator is a small LeNet-style CNN (`Classifier`), one per dataset: MNIST's and
+Fashion-MNIST's ship with the package, and `experiments.train_evaluator` trains one for any
+labelled dataset or image folder. It takes images of its shape (28x28x1 for MNIST) either as uint8
+in [0, 255] or as floats already in [0, 1] (never [-1, 1]: map generator output with
+`data.to_uint8` first). Its penultimate layer (128 ReLU units) gives the features, its last layer
+the class logits.
 
 The metrics are the pure functions of `feature_metrics`. `evaluate_images` computes all of them
 for a set of generated images and divides each by its value for real data at the same N: the last
@@ -27,29 +30,31 @@ from jaxgan.errors import JaxganError
 
 WEIGHTS_DIR = os.path.join(os.path.dirname(__file__), "weights")
 WEIGHTS_FILE, INFO_FILE = "evaluator.msgpack", "evaluator.json"  # MNIST's; others add their name.
-NUM_CLASSES = 10
+MNIST_SHAPE, NUM_CLASSES = (28, 28, 1), 10  # The shape of the evaluators whose record omits it.
 FEATURE_DIM = 128
 HELDOUT_NUM = 10_000
 
 
 class Classifier(nnx.Module):
-  """img_Nx28x28x1 -> Conv5x5/2(32) -> Conv5x5/2(64) -> Dense(128) = features -> Dense(10), ReLU.
+  """img_NxHxWxC -> Conv5x5/2(32) -> Conv5x5/2(64) -> Dense(128) = features -> Dense(K), ReLU.
 
   Strided convolutions stand in for LeNet's max pooling, whose gradient is slow on CPU (a 3x3-conv +
   pooling variant took 3.5x longer per training step).
   """
 
-  def __init__(self, *, dropout_rate: float = 0.5, rngs: nnx.Rngs):
-    self.conv1 = nnx.Conv(1, 32, (5, 5), strides=(2, 2), padding="SAME", rngs=rngs)
+  def __init__(self, image_shape: tuple[int, int, int] = MNIST_SHAPE,
+               num_classes: int = NUM_CLASSES, *, dropout_rate: float = 0.5, rngs: nnx.Rngs):
+    height, width, channels = image_shape
+    self.conv1 = nnx.Conv(channels, 32, (5, 5), strides=(2, 2), padding="SAME", rngs=rngs)
     self.conv2 = nnx.Conv(32, 64, (5, 5), strides=(2, 2), padding="SAME", rngs=rngs)
-    self.fc = nnx.Linear(7 * 7 * 64, FEATURE_DIM, rngs=rngs)
+    self.fc = nnx.Linear(-(-height // 4) * -(-width // 4) * 64, FEATURE_DIM, rngs=rngs)
     self.dropout = nnx.Dropout(dropout_rate)
-    self.out = nnx.Linear(FEATURE_DIM, NUM_CLASSES, rngs=rngs)
+    self.out = nnx.Linear(FEATURE_DIM, num_classes, rngs=rngs)
 
-  def __call__(self, images_NxHxWx1: jax.Array,
+  def __call__(self, images_NxHxWxC: jax.Array,
                dropout_key: jax.Array | None = None) -> tuple[jax.Array, jax.Array]:
-    """(features_NxF, logits_Nx10); dropout is applied only when `dropout_key` is given (training)."""
-    x = to_unit_float(images_NxHxWx1)
+    """(features_NxF, logits_NxK); dropout is applied only when `dropout_key` is given (training)."""
+    x = to_unit_float(images_NxHxWxC)
     x = jax.nn.relu(self.conv1(x))
     x = jax.nn.relu(self.conv2(x))
     features_NxF = jax.nn.relu(self.fc(x.reshape((x.shape[0], -1))))
@@ -69,39 +74,45 @@ class Evaluator:
   """A classifier split for functional use: `nnx.merge(graphdef, params)` rebuilds it."""
   graphdef: Any
   params: dict
+  image_shape: tuple[int, int, int] = MNIST_SHAPE
+  num_classes: int = NUM_CLASSES
 
 
-def init_evaluator(key: jax.Array) -> Evaluator:
-  """A freshly initialised evaluator (deterministic in `key`)."""
-  graphdef, params = nnx.split(Classifier(rngs=nnx.Rngs(key)), nnx.Param)
-  return Evaluator(graphdef, nnx.to_pure_dict(params))
+def init_evaluator(key: jax.Array, image_shape: tuple[int, int, int] = MNIST_SHAPE,
+                   num_classes: int = NUM_CLASSES) -> Evaluator:
+  """A freshly initialised evaluator of `image_shape` images in `num_classes` classes
+  (deterministic in `key`)."""
+  image_shape = tuple(int(d) for d in image_shape)
+  classifier = Classifier(image_shape, num_classes, rngs=nnx.Rngs(key))
+  graphdef, params = nnx.split(classifier, nnx.Param)
+  return Evaluator(graphdef, nnx.to_pure_dict(params), image_shape, num_classes)
 
 
-def apply(evaluator_graphdef, params: dict, images_NxHxWx1: jax.Array,
+def apply(evaluator_graphdef, params: dict, images_NxHxWxC: jax.Array,
           dropout_key: jax.Array | None = None) -> tuple[jax.Array, jax.Array]:
-  """(features_NxF, logits_Nx10) of the classifier with `params` (pure; jit-friendly)."""
-  return nnx.merge(evaluator_graphdef, params)(images_NxHxWx1, dropout_key)
+  """(features_NxF, logits_NxK) of the classifier with `params` (pure; jit-friendly)."""
+  return nnx.merge(evaluator_graphdef, params)(images_NxHxWxC, dropout_key)
 
 
 @functools.partial(jax.jit, static_argnums=0)
-def _apply_jit(graphdef, params, images_NxHxWx1):
-  return apply(graphdef, params, images_NxHxWx1)
+def _apply_jit(graphdef, params, images_NxHxWxC):
+  return apply(graphdef, params, images_NxHxWxC)
 
 
-def features_and_logits(evaluator: Evaluator, images_NxHxWx1, batch_size: int = 1000
+def features_and_logits(evaluator: Evaluator, images_NxHxWxC, batch_size: int = 1000
                         ) -> tuple[np.ndarray, np.ndarray]:
   """Penultimate features and logits of uint8 (or [0, 1] float) images, in jitted batches.
 
   The last batch is padded to `batch_size`, so one compilation serves any N.
 
   Returns:
-    (features_NxF float32, logits_Nx10 float32) numpy arrays.
+    (features_NxF float32, logits_NxK float32) numpy arrays.
   """
-  images_NxHxWx1 = np.asarray(images_NxHxWx1)
-  num = images_NxHxWx1.shape[0]
+  images_NxHxWxC = np.asarray(images_NxHxWxC)
+  num = images_NxHxWxC.shape[0]
   features, logits = [], []
   for start in range(0, num, batch_size):
-    batch = images_NxHxWx1[start:start + batch_size]
+    batch = images_NxHxWxC[start:start + batch_size]
     count = batch.shape[0]
     if count < batch_size:
       batch = np.concatenate([batch, np.zeros((batch_size - count,) + batch.shape[1:], batch.dtype)])
@@ -137,7 +148,8 @@ def save_evaluator(evaluator: Evaluator, directory: str, info: dict, dataset: st
   params = jax.tree.map(np.asarray, evaluator.params)
   with open(weights_path, "wb") as f:
     f.write(flax.serialization.msgpack_serialize(params))
-  record = dict(file=weights_file, dataset=dataset, sha256=sha256_of(weights_path), **info)
+  record = dict(file=weights_file, dataset=dataset, sha256=sha256_of(weights_path),
+                image_shape=list(evaluator.image_shape), num_classes=evaluator.num_classes, **info)
   with open(os.path.join(directory, info_file), "w") as f:
     json.dump(record, f, indent=2)
     f.write("\n")
@@ -145,7 +157,8 @@ def save_evaluator(evaluator: Evaluator, directory: str, info: dict, dataset: st
 
 
 def load_evaluator(directory: str = WEIGHTS_DIR, dataset: str = "mnist") -> Evaluator:
-  """Loads `dataset`'s evaluator weights after checking their sha256 against their JSON record.
+  """Loads `dataset`'s evaluator weights after checking their sha256 against their JSON record,
+  which also gives its image shape and classes.
 
   Raises:
     JaxganError: the files are missing or the weights do not match their recorded sha256.
@@ -156,14 +169,16 @@ def load_evaluator(directory: str = WEIGHTS_DIR, dataset: str = "mnist") -> Eval
     raise JaxganError(f"no {dataset} evaluator weights in {directory}; run python -m "
                       f"experiments.train_evaluator --dataset={dataset}")
   with open(info_path) as f:
-    expected = json.load(f)["sha256"]
+    record = json.load(f)
   found = sha256_of(weights_path)
-  if found != expected:
-    raise JaxganError(f"{weights_path}: sha256 {found} does not match {expected} in {info_file}")
-  template = init_evaluator(jax.random.PRNGKey(0))
+  if found != record["sha256"]:
+    raise JaxganError(f"{weights_path}: sha256 {found} does not match {record['sha256']} in "
+                      f"{info_file}")
+  template = init_evaluator(jax.random.PRNGKey(0), record.get("image_shape", MNIST_SHAPE),
+                            record.get("num_classes", NUM_CLASSES))
   with open(weights_path, "rb") as f:
     params = flax.serialization.from_bytes(template.params, f.read())
-  return Evaluator(template.graphdef, jax.tree.map(jnp.asarray, params))
+  return dataclasses.replace(template, params=jax.tree.map(jnp.asarray, params))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -216,11 +231,11 @@ def real_baseline(reference: RealReference, num: int, *, kid_subsets: int = 100)
   return reference.baselines[num, kid_subsets]
 
 
-def evaluate_images(evaluator: Evaluator, fake_images_NxHxWx1, reference: RealReference, *,
+def evaluate_images(evaluator: Evaluator, fake_images_NxHxWxC, reference: RealReference, *,
                     kid_subsets: int = 100, labels_N: np.ndarray | None = None) -> dict[str, float]:
   """All metrics of generated uint8 (or [0, 1] float) images, their real baseline and the ratios.
 
-  N = len(fake_images_NxHxWx1) must be at most 10k (the held-out set's size). Fewer `kid_subsets`
+  N = len(fake_images_NxHxWxC) must be at most 10k (the held-out set's size). Fewer `kid_subsets`
   make a cheaper, noisier KID (e.g. for evaluations during training).
 
   Returns:
@@ -229,7 +244,7 @@ def evaluate_images(evaluator: Evaluator, fake_images_NxHxWx1, reference: RealRe
     With `labels_N`, the classes the images were asked to show: also `label_accuracy`, the fraction
     the evaluator reads as their label, and `label_accuracy_min`, that fraction for the worst class.
   """
-  features, logits = features_and_logits(evaluator, fake_images_NxHxWx1)
+  features, logits = features_and_logits(evaluator, fake_images_NxHxWxC)
   fake = set_metrics(features, logits, reference, kid_subsets=kid_subsets)
   real = real_baseline(reference, features.shape[0], kid_subsets=kid_subsets)
   result = {"num": float(features.shape[0])}

@@ -16,6 +16,8 @@ from jaxgan.errors import DataError
 
 log = logging.getLogger(__name__)
 SUFFIXES = (".png", ".jpg", ".jpeg")
+EVALUATOR_DIR = ".jaxgan"  # A folder's evaluator (`experiments.train_evaluator --folder`) lives here.
+TEST_EVERY = 7  # Every 7th image (in sorted order, so of every class) is the evaluator's test split.
 _GREY_MODES = ("1", "L", "LA", "I", "I;16", "F")
 
 
@@ -40,6 +42,13 @@ def fit_array(image_HxWxC: np.ndarray, size: int, channels: int) -> np.ndarray:
   channels = channels or image_HxWxC.shape[-1]
   grey = image_HxWxC.shape[-1] == 1
   return fit(Image.fromarray(image_HxWxC[..., 0] if grey else image_HxWxC), size, channels)
+
+
+def split_indices(num_images: int) -> tuple[np.ndarray, np.ndarray]:
+  """(train_idx, test_idx) of a folder's images for its evaluator: every TEST_EVERY-th is a test
+  image. The GAN itself trains on all of them."""
+  is_test_N = np.arange(num_images) % TEST_EVERY == TEST_EVERY - 1
+  return np.flatnonzero(~is_test_N), np.flatnonzero(is_test_N)
 
 
 def list_images(folder: str) -> tuple[list[str], list[int], list[str]]:

@@ -1,4 +1,4 @@
-"""Evaluation of a training run's generator: samples from a state, metrics against real MNIST, and the
+"""Evaluation of a training run's generator: samples from a state, metrics against its real data, and the
 best checkpoint by FCD (kept in WORKDIR/checkpoints_best/, beside the latest ones in checkpoints/).
 """
 
@@ -11,7 +11,7 @@ import jax
 import numpy as np
 
 from jaxgan import checkpoint as checkpoint_lib
-from jaxgan import datasets, evaluation, rng, sampling
+from jaxgan import datasets, evaluation, image_folder, rng, sampling
 from jaxgan import workdir as workdir_lib
 from jaxgan.errors import ConfigError
 from jaxgan.state import GANState
@@ -28,24 +28,57 @@ def eval_key(seed: int) -> jax.Array:
   return rng.stream_key(seed, rng.EVAL)
 
 
+def evaluator_location(data_config) -> tuple[str, str]:
+  """(directory, name) of the evaluator of the run's images: a dataset's ships in the package, an
+  image folder's is in FOLDER/.jaxgan/ (`experiments.train_evaluator`)."""
+  if data_config.source == "folder":
+    return os.path.join(data_config.folder, image_folder.EVALUATOR_DIR), "folder"
+  return evaluation.WEIGHTS_DIR, data_config.dataset
+
+
+def load_evaluator(data_config) -> evaluation.Evaluator:
+  """The evaluator of the run's images (`evaluation.load_evaluator` at `evaluator_location`)."""
+  directory, name = evaluator_location(data_config)
+  return evaluation.load_evaluator(directory, name)
+
+
+def real_splits(data_config) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+  """(train images, train labels, test images, test labels) of the run's images: the dataset's
+  splits, or an image folder's `image_folder.split_indices`."""
+  train_images, train_labels = datasets.load_split(data_config, "train")
+  if data_config.source == "folder":
+    train_idx, test_idx = image_folder.split_indices(len(train_images))
+    return (train_images[train_idx], train_labels[train_idx], train_images[test_idx],
+            train_labels[test_idx])
+  return (train_images, train_labels, *datasets.load_split(data_config, "test"))
+
+
 def load_reference(evaluator: evaluation.Evaluator, data_config) -> evaluation.RealReference:
-  """The reference of `data_config`'s dataset: its test split and the last 10k of its train split."""
-  test_images, _ = datasets.load_split(data_config, "test")
-  train_images, _ = datasets.load_split(data_config, "train")
+  """The reference of the run's images: the test split and the last 10k of the train split.
+
+  Raises:
+    ConfigError: the evaluator classifies images of another shape than the run's.
+  """
+  train_images, _, test_images, _ = real_splits(data_config)
+  if tuple(test_images.shape[1:]) != tuple(evaluator.image_shape):
+    raise ConfigError(
+        f"the evaluator classifies {'x'.join(map(str, evaluator.image_shape))} images, the run's "
+        f"are {'x'.join(map(str, test_images.shape[1:]))}; set --config.data.image_size and "
+        "--config.data.channels as its train_evaluator command did")
   return evaluation.make_reference(evaluator, test_images, train_images[-evaluation.HELDOUT_NUM:])
 
 
 def missing_evaluator(data_config) -> str | None:
-  """Why the run's images have no evaluator (one line), or None when its dataset has one."""
+  """Why the run's images have no evaluator (one line), or None when they have one."""
+  directory, name = evaluator_location(data_config)
+  if evaluation.has_evaluator(name, directory):
+    return None
   if data_config.source == "folder":
-    return (f"no evaluator exists for the images in {data_config.folder}; where they have class "
-            "labels, python -m experiments.train_evaluator trains one for a labelled 28x28 grey "
-            "dataset")
-  if not evaluation.has_evaluator(data_config.dataset):
-    return (f"no {data_config.dataset} evaluator in {evaluation.WEIGHTS_DIR}; python -m "
-            f"experiments.train_evaluator --dataset={data_config.dataset} trains one (28x28 grey, "
-            "10 classes)")
-  return None
+    return (f"no evaluator for the images in {data_config.folder}; with class subfolders, python -m "
+            f"experiments.train_evaluator --folder={data_config.folder} trains one (into "
+            f"{directory})")
+  return (f"no {name} evaluator in {directory}; python -m experiments.train_evaluator "
+          f"--dataset={name} trains one")
 
 
 def check_num(num: int, reference: evaluation.RealReference, what: str) -> None:
@@ -137,7 +170,7 @@ class TrainingEvaluation:
     self.best = None
     if not self.enabled:
       return
-    self.evaluator = evaluation.load_evaluator(dataset=config.data.dataset)
+    self.evaluator = load_evaluator(config.data)
     self.reference = load_reference(self.evaluator, config.data)
     if self.every > 0:
       check_num(self.num, self.reference, "config.eval_num")

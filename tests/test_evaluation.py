@@ -275,16 +275,26 @@ def test_train_evaluator_writes_the_datasets_own_evaluator(tmp_path, dataset):
     evaluation.load_evaluator(str(tmp_path / "idx"), dataset=dataset)
 
 
-def test_train_evaluator_refuses_a_dataset_of_more_classes(tmp_path):
+def test_train_evaluator_refuses_a_dataset_of_one_class(tmp_path):
   idx_dir = write_tiny_idx_dir(tmp_path, 64)
-  write_idx(tmp_path / "train-labels-idx1-ubyte.gz", np.arange(64) % 12)
+  for split in ("train", "t10k"):
+    write_idx(tmp_path / f"{split}-labels-idx1-ubyte.gz", np.zeros(64, np.uint8))
   result = subprocess.run(
       [sys.executable, "-m", "experiments.train_evaluator", f"--idx_dir={idx_dir}", "--epochs=1",
        f"--output={tmp_path / 'weights'}"], cwd=REPO_ROOT, capture_output=True, text=True)
   assert result.returncode == 2 and result.stderr.strip().splitlines() == [
-      "error: --dataset=mnist: train images are 28x28x1 in 12 classes; the evaluator classifies "
-      "28x28x1 images into 10"]
+      "error: mnist has a single class: an evaluator classifies labelled images (an image folder "
+      "labels them by class subfolders)"]
   assert not (tmp_path / "weights").exists()
+
+
+@pytest.mark.parametrize("image_shape, num_classes", [((28, 28, 1), 10), ((32, 32, 3), 4),
+                                                      ((64, 48, 3), 12)])
+def test_the_evaluator_takes_any_image_shape_and_number_of_classes(image_shape, num_classes):
+  evaluator = evaluation.init_evaluator(jax.random.PRNGKey(0), image_shape, num_classes)
+  features, logits = evaluation.features_and_logits(
+      evaluator, np.zeros((3, *image_shape), np.uint8), batch_size=4)
+  assert features.shape == (3, evaluation.FEATURE_DIM) and logits.shape == (3, num_classes)
 
 
 @pytest.mark.slow

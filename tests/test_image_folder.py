@@ -1,5 +1,6 @@
 """The folder source: one's own PNG/JPEG images, class subfolders as labels, resize and centre crop."""
 
+import json
 import logging
 import os
 import subprocess
@@ -9,9 +10,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from experiments.configs import cgan as cgan_config
 from jaxgan import config as config_lib
-from jaxgan import datasets, image_folder
-from jaxgan.errors import DataError
+from jaxgan import datasets, image_folder, loop, run_eval
+from jaxgan.errors import ConfigError, DataError
 from tests.conftest import REPO_ROOT
 
 
@@ -96,7 +98,7 @@ def test_rgb_folder_trains_the_conditional_dcgan_and_generate_writes_nx32x32x3(t
        "--config.log_every_steps=1", "--config.checkpoint_every_steps=3"],
       cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=300, check=False)
   assert train.returncode == 0, train.stderr[-3000:]
-  assert (f"evaluation skipped: no evaluator exists for the images in {tmp_path / 'images'}"
+  assert (f"evaluation skipped: no evaluator for the images in {tmp_path / 'images'}"
           in train.stderr) and "Traceback" not in train.stderr
   with Image.open(workdir / "samples" / "step_0000003.png") as grid:
     assert grid.mode == "RGB"
@@ -119,5 +121,58 @@ def test_rgb_folder_trains_the_conditional_dcgan_and_generate_writes_nx32x32x3(t
   evaluate = subprocess.run([sys.executable, "-m", "experiments.evaluate", f"--workdir={workdir}"],
                             cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=300)
   assert evaluate.returncode == 2 and evaluate.stderr.strip().splitlines() == [
-      f"error: no evaluator exists for the images in {tmp_path / 'images'}; where they have class "
-      "labels, python -m experiments.train_evaluator trains one for a labelled 28x28 grey dataset"]
+      f"error: no evaluator for the images in {tmp_path / 'images'}; with class subfolders, "
+      f"python -m experiments.train_evaluator --folder={tmp_path / 'images'} trains one (into "
+      f"{tmp_path / 'images' / '.jaxgan'})"]
+
+
+@pytest.mark.slow
+def test_a_labelled_folder_gets_its_own_evaluator_and_its_runs_are_evaluated_with_it(tmp_path):
+  """train_evaluator --folder writes a 32x32x3, 3-class evaluator into the folder; a training run
+  and `evaluate` then score the run against the folder's own real images."""
+  rng = np.random.default_rng(0)
+  folder = tmp_path / "images"
+  for name, colour in (("red", (220, 30, 30)), ("green", (30, 220, 30)), ("blue", (30, 30, 220))):
+    for i in range(21):
+      image = np.clip(rng.normal(colour, 25, (32, 32, 3)), 0, 255).astype(np.uint8)
+      _save(str(folder / name / f"{i:02d}.png"), image)
+  env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
+  trained = subprocess.run(
+      [sys.executable, "-m", "experiments.train_evaluator", f"--folder={folder}", "--epochs=4",
+       "--batch_size=16"], cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=300)
+  assert trained.returncode == 0, trained.stderr[-3000:]
+  record = json.loads((folder / ".jaxgan" / "evaluator_folder.json").read_text())
+  assert record["image_shape"] == [32, 32, 3] and record["num_classes"] == 3
+  assert record["test_accuracy"] == 1.0  # 9 test images (every 7th), of three distinct colours.
+  config = cgan_config.get_config()
+  config.data.update(source="folder", folder=str(folder))
+  config.model.width = 8
+  config.update(num_steps=2, batch_size=8, eval_every_steps=2, eval_num=20, eval_final_num=30,
+                log_every_steps=1, checkpoint_every_steps=2)
+  workdir = tmp_path / "run"
+  loop.train_and_evaluate(config, str(workdir))
+  final = json.loads((workdir / "eval.json").read_text())
+  assert final["num"] == 30 and final["real_fcd"] > 0 and final["fcd"] > final["real_fcd"]
+  assert 0.0 <= final["label_accuracy"] <= 1.0
+  evaluate = subprocess.run(
+      [sys.executable, "-m", "experiments.evaluate", f"--workdir={workdir}", "--num=30"],
+      cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=300)
+  assert evaluate.returncode == 0, evaluate.stderr[-3000:]
+  assert json.loads(evaluate.stdout.strip().splitlines()[-1])["fcd"] == pytest.approx(final["fcd"])
+  resized = config_lib.default_config().data
+  resized.update(source="folder", folder=str(folder), image_size=16)
+  with pytest.raises(ConfigError, match="^the evaluator classifies 32x32x3 images, the run's are "
+                     "16x16x3; set --config.data.image_size"):
+    run_eval.load_reference(run_eval.load_evaluator(resized), resized)
+
+
+def test_an_unlabelled_folder_has_no_evaluator_to_train(tmp_path):
+  for i in range(8):
+    _save(str(tmp_path / f"{i}.png"), np.full((8, 8), 30 * i, np.uint8))
+  result = subprocess.run(
+      [sys.executable, "-m", "experiments.train_evaluator", f"--folder={tmp_path}", "--epochs=1"],
+      cwd=REPO_ROOT, capture_output=True, text=True, timeout=300)
+  assert result.returncode == 2 and result.stderr.strip().splitlines() == [
+      f"error: {tmp_path} has a single class: an evaluator classifies labelled images (an image "
+      "folder labels them by class subfolders)"]
+  assert not (tmp_path / ".jaxgan").exists()
