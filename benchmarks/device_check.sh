@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Accelerator check, under 5 minutes on one GPU with no internet and no TensorFlow:
-#   1. throughput of the seed MLP and the DCGAN (float32 and bfloat16; one step per call and fused);
+#   1. throughput of the seed MLP and the DCGAN (float32 and bfloat16; one step per call and fused;
+#      resident and streamed input);
 #   2. one epoch of the seed configuration end to end, from the numpy-only `idx` data source.
 #
 #   JAXGAN_MNIST_IDX_DIR=/path/to/mnist bash benchmarks/device_check.sh [OUTPUT_DIR]
@@ -25,6 +26,10 @@ for dtype in float32 bfloat16; do
   bench dcgan --config.model.width=64 --dtype=$dtype --batch_size=1024 --steps_per_call=1 --steps=200
   bench dcgan --config.model.width=64 --dtype=$dtype --batch_size=1024 --steps_per_call=20 --steps=200
 done
+# Streamed against resident input (host-fed batches through grain), on the IDX arrays.
+timeout 120 python -m benchmarks.streaming --config=experiments/configs/dcgan.py \
+    --config.data.source=idx --config.data.idx_dir="$idx_dir" --steps=200 | tail -n 1 \
+    | tee -a "$out/throughput.jsonl"
 
 start=$(date +%s)
 timeout 180 python -m experiments.mnist_gan --config=experiments/configs/mlp_gan.py \
