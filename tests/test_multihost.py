@@ -167,6 +167,15 @@ def test_two_processes_match_one_process_and_resume_after_kill(idx_dir, tmp_path
   print(f"multi-process test wall time: {time.monotonic() - start:.1f} s")
 
 
+def test_two_streaming_processes_each_read_their_rows_and_match_one_resident_process(idx_dir,
+                                                                                    tmp_path):
+  single, streamed = tmp_path / "single", tmp_path / "streamed"
+  _run(_train_command(single, idx_dir, NUM_STEPS), 1, 4, str(single))
+  _run(_train_command(streamed, idx_dir, NUM_STEPS) + ["--config.data.pipeline=stream"], 2, 2,
+       str(streamed))
+  assert_same_state(_restore(streamed, NUM_STEPS), _restore(single, NUM_STEPS), atol=1e-5)
+
+
 def test_sigterm_to_one_process_stops_both_at_one_saved_step_and_the_resume_is_equal(idx_dir,
                                                                                      tmp_path):
   """SIGTERM to process 1 only: both processes agree on a step (JAX's preemption service), save it,
