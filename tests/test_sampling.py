@@ -66,6 +66,24 @@ def test_slerp_is_exact_at_the_ends_and_keeps_the_radius():
   np.testing.assert_allclose(parallel, [[3.75, 0, 0], [4.5, 0, 0]], rtol=1e-6)
 
 
+def _slerp_float64(z0_Z, z1_Z, t):
+  """The textbook formula, in float64."""
+  omega = np.arccos(np.dot(z0_Z, z1_Z) / (np.linalg.norm(z0_Z) * np.linalg.norm(z1_Z)))
+  return (np.sin((1 - t) * omega) * z0_Z + np.sin(t * omega) * z1_Z) / np.sin(omega)
+
+
+def test_slerp_matches_the_formula_and_stays_finite_at_rounded_extremes():
+  rng = np.random.default_rng(0)
+  z0, z1 = rng.normal(size=16), 0.5 * rng.normal(size=16)  # Neither orthogonal nor of one norm.
+  got = np.asarray(sampling.slerp(z0, z1, jnp.array([0.3, 0.7])))
+  np.testing.assert_allclose(got, [_slerp_float64(z0, z1, t) for t in (0.3, 0.7)], rtol=1e-4,
+                             atol=1e-5)
+  for _ in range(20):  # Parallel and opposite directions: |cos| rounds to at most 1, never NaN.
+    z = rng.normal(size=16).astype(np.float32)
+    for other in (z * np.float32(1.7), z * np.float32(-1.3)):
+      assert np.isfinite(np.asarray(sampling.slerp(z, other, jnp.array([0.5])))).all()
+
+
 def test_check_label_accepts_the_classes_only(conditional):
   _, spec = conditional
   for label in (None, 0, NUM_CLASSES - 1):
@@ -76,8 +94,11 @@ def test_check_label_accepts_the_classes_only(conditional):
   clustered = dataclasses.replace(spec, label_prior=(0.2,) * NUM_CLASSES)
   with pytest.raises(ConfigError, match=r"expected a self-conditioning cluster in \[0, 4\]"):
     sampling.check_label(clustered, NUM_CLASSES)
-  with pytest.raises(ConfigError, match="^--label=2: the run's generator is not class-conditional"):
+  with pytest.raises(ConfigError) as unconditional:
     sampling.check_label(dataclasses.replace(spec, num_classes=0), 2)
+  assert str(unconditional.value) == (
+      "--label=2: the run's generator is not class-conditional (train it with "
+      "--config=experiments/configs/cgan.py or --config.model.conditional=true)")
   sampling.check_label(dataclasses.replace(spec, num_classes=0), None)
 
 
@@ -109,6 +130,8 @@ def test_walk_inputs_run_between_two_latents_in_one_class(conditional):
   assert sampling.walk_inputs(dataclasses.replace(spec, num_classes=0), key, 3)[1] is None
   with pytest.raises(ConfigError, match="needs at least 2 frames, got 1"):
     sampling.walk_inputs(spec, key, 1)
+  two_2xZ, _ = sampling.walk_inputs(spec, key, 2)
+  np.testing.assert_array_equal(two_2xZ, ends_2xZ)
   with pytest.raises(ConfigError, match="--label: got 7"):
     sampling.walk_inputs(spec, key, 3, label=7)
 
