@@ -123,11 +123,16 @@ def _restore(workdir, step):
   return jax.device_get(state)
 
 
-def test_two_processes_match_one_process_and_resume_after_kill(idx_dir, tmp_path):
+@pytest.fixture(scope="module")
+def single(idx_dir, tmp_path_factory):
+  """The workdir of the reference run: 1 process x 4 devices, NUM_STEPS steps."""
+  workdir = tmp_path_factory.mktemp("single")
+  _run(_train_command(workdir, idx_dir, NUM_STEPS), 1, 4, str(workdir) + "_log")
+  return workdir
+
+
+def test_two_processes_match_one_process_and_resume_after_kill(idx_dir, single, tmp_path):
   start = time.monotonic()
-  # Reference: 1 process x 4 devices.
-  single = tmp_path / "single"
-  _run(_train_command(single, idx_dir, NUM_STEPS), 1, 4, str(tmp_path / "single"))
   reference = _restore(single, NUM_STEPS)
 
   # The same run as 2 processes x 2 devices.
@@ -167,10 +172,9 @@ def test_two_processes_match_one_process_and_resume_after_kill(idx_dir, tmp_path
   print(f"multi-process test wall time: {time.monotonic() - start:.1f} s")
 
 
-def test_two_streaming_processes_each_read_their_rows_and_match_one_resident_process(idx_dir,
-                                                                                    tmp_path):
-  single, streamed = tmp_path / "single", tmp_path / "streamed"
-  _run(_train_command(single, idx_dir, NUM_STEPS), 1, 4, str(single))
+def test_two_streaming_processes_each_read_their_rows_and_match_one_resident_process(
+    idx_dir, single, tmp_path):
+  streamed = tmp_path / "streamed"
   _run(_train_command(streamed, idx_dir, NUM_STEPS) + ["--config.data.pipeline=stream"], 2, 2,
        str(streamed))
   assert_same_state(_restore(streamed, NUM_STEPS), _restore(single, NUM_STEPS), atol=1e-5)
