@@ -148,6 +148,41 @@ def test_precision_recall_matches_brute_force():
   assert 0.0 < precision < 1.0 and 0.0 < recall < 1.0
 
 
+def test_a_point_on_a_ball_s_boundary_is_inside_it():
+  # k = 1: every real ball has squared radius 1, and each fake lies exactly 1 from a real point.
+  real, fake = np.array([[0.0], [1.0], [10.0], [11.0]]), np.array([[2.0], [12.0]])
+  assert feature_metrics.precision_recall(real, fake, k=1) == (1.0, 1.0)
+  # The sets swapped: each real lies on the boundary of a fake ball.
+  assert feature_metrics.precision_recall(fake, real, k=1) == (1.0, 1.0)
+
+
+def test_metric_defaults_are_the_documented_ones():
+  rng = np.random.default_rng(3)
+  real, fake = rng.normal(size=(60, 4)), rng.normal(0.3, 1.0, size=(50, 4))
+  assert feature_metrics.precision_recall(real, fake) == feature_metrics.precision_recall(
+      real, fake, k=3)
+  assert feature_metrics.precision_recall(real, fake) != feature_metrics.precision_recall(
+      real, fake, k=2)
+  np.testing.assert_array_equal(feature_metrics.knn_sq_radii(real),
+                                feature_metrics.knn_sq_radii(real, k=3))
+  assert feature_metrics.kid(real, fake, 4) == feature_metrics.kid(real, fake, 4, 1000, seed=0)
+  assert feature_metrics.kid(real, fake, 4) != feature_metrics.kid(real, fake, 4, 1000, seed=1)
+
+
+@pytest.mark.parametrize("n, m", [(50, 20), (20, 50)])
+def test_kid_subsets_take_the_smaller_set_s_size(n, m):
+  rng = np.random.default_rng(4)
+  a, b = rng.normal(size=(n, 3)), rng.normal(0.5, 1.0, size=(m, 3))
+  mean, std = feature_metrics.kid(a, b, num_subsets=1, subset_size=1000, seed=7)
+  draw = np.random.default_rng(7)
+  x, y = a[draw.choice(n, 20, replace=False)], b[draw.choice(m, 20, replace=False)]
+  kernel = lambda u, v: (u @ v.T / 3 + 1.0) ** 3
+  k_xx, k_yy = kernel(x, x), kernel(y, y)
+  want = ((k_xx.sum() - np.trace(k_xx) + k_yy.sum() - np.trace(k_yy)) / (20 * 19)
+          - 2.0 * kernel(x, y).mean())
+  assert mean == pytest.approx(want, rel=1e-12) and std == 0.0
+
+
 def test_precision_recall_of_disjoint_sets_is_zero():
   rng = np.random.default_rng(8)
   real, fake = rng.normal(size=(500, 8)), rng.normal(size=(400, 8)) + 100.0
