@@ -57,6 +57,13 @@ def test_r1_equals_a_finite_difference_gradient_norm():
   np.testing.assert_allclose(penalty, sq_norms.mean(), rtol=1e-6)
 
 
+def test_r1_of_a_bfloat16_discriminator_is_summed_in_float32():
+  real_BxHxWxC = jnp.ones((2, 16, 16, 1), jnp.bfloat16)
+  logits_fn = lambda x: jnp.sum(x * jnp.bfloat16(3.0), axis=(1, 2, 3))
+  penalty = regularizers.r1_penalty(logits_fn, real_BxHxWxC)
+  assert penalty.dtype == jnp.float32 and float(penalty) == 9.0 * 16 * 16
+
+
 def _smoke_state(**overrides):
   config = smoke.get_config()
   for field, value in overrides.items():
