@@ -154,5 +154,17 @@ def test_images_do_not_depend_on_the_chunk_size(conditional, mode):
   assert not np.array_equal(relabelled, whole)  # The labels reach every chunk.
   sampler = sampling.Sampler(spec, mode, seed=3)
   np.testing.assert_array_equal(sampler(state, key, 7), whole)
-  with pytest.raises(ConfigError, match="sampling mode: got 'eval'"):
+  with pytest.raises(ConfigError) as unknown:
     sampling.generate(spec, state, z_NxZ, labels_N, mode="eval")
+  assert str(unknown.value) == "sampling mode: got 'eval', expected one of running, standing, batch"
+
+
+def test_more_samples_than_latent_dimensions_in_chunks_and_the_default_seed(conditional):
+  state, spec = conditional
+  key, num = jax.random.PRNGKey(2), spec.latent_dim + 5
+  images = sampling.sample_images(spec, state, key, num, mode="standing", chunk=8)
+  assert images.shape == (num, 28, 28, 1)
+  np.testing.assert_array_equal(
+      images, sampling.sample_images(spec, state, key, num, mode="standing", seed=0))
+  np.testing.assert_array_equal(
+      images, sampling.generate(spec, state, *sampling.fixed_inputs(spec, key, num), mode="standing"))
