@@ -38,6 +38,14 @@ def test_frechet_distance_matches_sqrtm_reference():
   np.testing.assert_allclose(feature_metrics.frechet_distance(mu1, s1, mu2, s2), expected, rtol=1e-9)
 
 
+def test_fcd_of_fewer_samples_than_features_is_finite():
+  # N < F: both covariances are singular, and rounding gives eigenvalues a little below zero.
+  rng = np.random.default_rng(5)
+  a, b = rng.normal(size=(20, 64)), rng.normal(0.2, 1.0, size=(20, 64))
+  assert np.isfinite(feature_metrics.fcd(a, b)) and feature_metrics.fcd(a, b) > 0
+  assert abs(feature_metrics.fcd(a, a)) < 1e-4  # sqrt of rounding-level eigenvalues: ~1e-6.
+
+
 def test_fcd_of_samples_approaches_the_closed_form():
   # Covariances sharing eigenvectors: tr sqrt(S1 S2) = sum sqrt(a_i b_i).
   rng = np.random.default_rng(2)
@@ -166,6 +174,9 @@ def test_metric_defaults_are_the_documented_ones():
   np.testing.assert_array_equal(feature_metrics.knn_sq_radii(real),
                                 feature_metrics.knn_sq_radii(real, k=3))
   assert feature_metrics.kid(real, fake, 4) == feature_metrics.kid(real, fake, 4, 1000, seed=0)
+  assert feature_metrics.kid(real, fake) == feature_metrics.kid(real, fake, 100, 1000, 0)
+  big_a, big_b = rng.normal(size=(1001, 2)), rng.normal(size=(1001, 2))  # Subsets of 1000 of 1001.
+  assert feature_metrics.kid(big_a, big_b, 2) == feature_metrics.kid(big_a, big_b, 2, 1000, 0)
   assert feature_metrics.kid(real, fake, 4) != feature_metrics.kid(real, fake, 4, 1000, seed=1)
 
 
