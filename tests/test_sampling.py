@@ -46,6 +46,8 @@ def test_sampling_labels_follow_the_cluster_prior_in_every_prefix(conditional):
   for n in (8, 40, 400):  # Each prefix holds each cluster within a few samples of its share.
     counts = np.bincount(labels_N[:n], minlength=NUM_CLASSES)
     assert np.all(np.abs(counts - n * np.array(prior)) <= 3.0), (n, counts)
+  empty_first = dataclasses.replace(spec, label_prior=(0.0, 0.5, 0.25, 0.25, 0.0))
+  assert 0 not in np.asarray(sampling.sampling_labels(empty_first, 64)).tolist()  # Never sampled.
   rounded_down = dataclasses.replace(spec, label_prior=(0.5, 0.5 - 1e-9, 0.0, 0.0, 0.0))
   assert np.asarray(sampling.sampling_labels(rounded_down, 400)).max() <= NUM_CLASSES - 1
 
@@ -168,3 +170,14 @@ def test_more_samples_than_latent_dimensions_in_chunks_and_the_default_seed(cond
       images, sampling.sample_images(spec, state, key, num, mode="standing", seed=0))
   np.testing.assert_array_equal(
       images, sampling.generate(spec, state, *sampling.fixed_inputs(spec, key, num), mode="standing"))
+
+
+def test_standing_statistics_are_the_mean_of_their_chunks(conditional):
+  state, spec = conditional
+  key = jax.random.PRNGKey(6)
+  g_params, g_batch_stats = state.sampling_params(), state.g_batch_stats
+  standing = sampling.standing_stats(spec, g_params, g_batch_stats, key, num_chunks=2, chunk=32)
+  chunks = [sampling._batch_stats_of_chunk(  # pylint: disable=protected-access
+      spec, g_params, g_batch_stats, jax.random.fold_in(key, i), chunk=32) for i in range(2)]
+  jax.tree.map(lambda got, a, b: np.testing.assert_allclose(got, (a + b) / 2, rtol=1e-6),
+               standing, *chunks)
