@@ -48,8 +48,11 @@ def test_sampling_labels_follow_the_cluster_prior_in_every_prefix(conditional):
     assert np.all(np.abs(counts - n * np.array(prior)) <= 3.0), (n, counts)
   empty_first = dataclasses.replace(spec, label_prior=(0.0, 0.5, 0.25, 0.25, 0.0))
   assert 0 not in np.asarray(sampling.sampling_labels(empty_first, 64)).tolist()  # Never sampled.
-  rounded_down = dataclasses.replace(spec, label_prior=(0.5, 0.5 - 1e-9, 0.0, 0.0, 0.0))
-  assert np.asarray(sampling.sampling_labels(rounded_down, 400)).max() <= NUM_CLASSES - 1
+  uniform_N = np.asarray(sampling.sampling_labels(dataclasses.replace(spec, label_prior=(0.2,) * 5),
+                                                  50))
+  assert uniform_N.max() == NUM_CLASSES - 1  # The last cluster is drawn too.
+  rounded_down = dataclasses.replace(spec, label_prior=(0.2, 0.2, 0.2, 0.2, 0.199))
+  assert np.asarray(sampling.sampling_labels(rounded_down, 4000)).max() == NUM_CLASSES - 1
 
 
 def test_slerp_is_exact_at_the_ends_and_keeps_the_radius():

@@ -88,8 +88,21 @@ def test_r1_term_is_in_the_d_loss_gradient_and_lazy_steps_skip_it():
   plain, _ = _update(plain_spec, plain_state)
   assert float(metrics_0["r1"]) > 0
   assert not np.allclose(at_0.d_params["out"]["kernel"], plain.d_params["out"]["kernel"])
-  _, metrics_1 = _update(spec, at_0, key=1)
+  at_1, metrics_1 = _update(spec, at_0, key=1)
   assert float(metrics_1["r1"]) == 0.0  # Step 1 is not a multiple of r1_every.
+  _, metrics_2 = _update(spec, at_1, key=2)
+  assert float(metrics_2["r1"]) > 0  # Step 2 is.
+
+
+def test_the_ema_follows_the_generator_with_the_warmed_up_decay():
+  state, spec = _smoke_state(ema_decay=0.999)
+  new, metrics = _update(spec, state)
+  decay = min(0.999, (1 + 0) / (10 + 0))  # The warm-up at step 0.
+  jax.tree.map(lambda ema, g, old: np.testing.assert_allclose(
+      ema, decay * old + (1 - decay) * g, rtol=1e-5, atol=1e-7),
+      new.ema_params, new.g_params, state.ema_params)
+  assert sorted(metrics) == ["d_fake", "d_grad_norm", "d_loss", "d_real", "fake_loss",
+                             "g_grad_norm", "g_loss", "nonfinite", "r1", "real_loss"]
 
 
 def test_l1_term_adds_its_value_and_gradient_to_the_g_loss():
