@@ -38,6 +38,33 @@ def test_frechet_distance_matches_sqrtm_reference():
   np.testing.assert_allclose(feature_metrics.frechet_distance(mu1, s1, mu2, s2), expected, rtol=1e-9)
 
 
+def test_metrics_of_float32_features_are_computed_in_float64():
+  # The evaluator's features are float32; every metric casts them, so float32 input gives the
+  # float64 result to the last bits.
+  rng = np.random.default_rng(6)
+  a32 = (rng.normal(size=(300, 16)) * 3.0).astype(np.float32)
+  b32 = (rng.normal(0.1, 1.0, size=(200, 16)) * 3.0).astype(np.float32)
+  a64, b64 = a32.astype(np.float64), b32.astype(np.float64)
+  assert feature_metrics.fcd(a32, b32) == pytest.approx(feature_metrics.fcd(a64, b64), rel=1e-12)
+  assert feature_metrics.kid(a32, b32, 3, 100) == pytest.approx(
+      feature_metrics.kid(a64, b64, 3, 100), rel=1e-12)
+  assert feature_metrics.mnist_score(a32[:, :10] * 8) == pytest.approx(
+      feature_metrics.mnist_score(a64[:, :10] * 8), rel=1e-12)
+  np.testing.assert_array_equal(feature_metrics.knn_sq_radii(a32), feature_metrics.knn_sq_radii(a64))
+  moments32 = [a32.mean(0), np.cov(a32, rowvar=False).astype(np.float32), b32.mean(0),
+               np.cov(b32, rowvar=False).astype(np.float32)]
+  assert feature_metrics.frechet_distance(*moments32) == pytest.approx(
+      feature_metrics.frechet_distance(*[m.astype(np.float64) for m in moments32]), rel=1e-12)
+
+
+def test_precision_and_recall_do_not_depend_on_the_feature_scale():
+  rng = np.random.default_rng(7)
+  real, fake = rng.normal(size=(80, 3)), rng.normal(0.4, 1.0, size=(60, 3))
+  for scale in (1e-3, 1e3):  # Squared distances far below 1, and far above.
+    assert feature_metrics.precision_recall(real * scale, fake * scale) == (
+        feature_metrics.precision_recall(real, fake))
+
+
 def test_fcd_of_fewer_samples_than_features_is_finite():
   # N < F: both covariances are singular, and rounding gives eigenvalues a little below zero.
   rng = np.random.default_rng(5)
