@@ -16,14 +16,14 @@ KMEANS_ITERATIONS = 25
 
 
 @jax.jit
-def _lloyd_step(x_NxD: jax.Array, centroids_KxD: jax.Array) -> tuple[jax.Array, jax.Array]:
-  """One Lloyd iteration: (new centroids_KxD, assignment_N). An empty cluster keeps its centroid."""
+def _lloyd_step(x_NxD: jax.Array, centroids_KxD: jax.Array) -> jax.Array:
+  """One Lloyd iteration: the new centroids_KxD. An empty cluster keeps its centroid."""
   dist_NxK = (jnp.sum(centroids_KxD ** 2, axis=1)[None, :] - 2.0 * x_NxD @ centroids_KxD.T)
   assign_N = jnp.argmin(dist_NxK, axis=1)
   onehot_NxK = jax.nn.one_hot(assign_N, centroids_KxD.shape[0], dtype=x_NxD.dtype)
   count_K = jnp.sum(onehot_NxK, axis=0)
   mean_KxD = (onehot_NxK.T @ x_NxD) / jnp.maximum(count_K, 1.0)[:, None]
-  return jnp.where(count_K[:, None] > 0, mean_KxD, centroids_KxD), assign_N
+  return jnp.where(count_K[:, None] > 0, mean_KxD, centroids_KxD)
 
 
 def kmeans(x_NxD: jax.Array, num_clusters: int, key: jax.Array,
@@ -32,7 +32,7 @@ def kmeans(x_NxD: jax.Array, num_clusters: int, key: jax.Array,
   x_NxD = jnp.asarray(x_NxD, jnp.float32)
   centroids_KxD = x_NxD[jax.random.choice(key, x_NxD.shape[0], (num_clusters,), replace=False)]
   for _ in range(iterations):
-    centroids_KxD, _ = _lloyd_step(x_NxD, centroids_KxD)
+    centroids_KxD = _lloyd_step(x_NxD, centroids_KxD)
   return centroids_KxD
 
 
