@@ -44,7 +44,7 @@ def main():
   sample = sampling.Sampler(spec, config.sampling, config.seed)
   metrics = run_eval.evaluate_state(sample, state, key, _NUM.value, evaluator, reference,
                                     kid_subsets=_KID_SUBSETS.value,
-                                    num_classes=spec.num_classes if spec.class_conditional else 0)
+                                    num_classes=spec.label_classes)
   which = "best" if _BEST.value else ("latest" if _STEP.value is None else "step")
   record = dict(step=int(state.step), checkpoint=which, **metrics)
   try:

@@ -3,6 +3,10 @@
 An unconditional dataset gets labels from its own pixels: the images are clustered once, before
 training, and the GAN is trained as a class-conditional one on the cluster ids. Samples then draw
 the clusters in proportion to their sizes (`sampling.sampling_labels`), so no label is ever needed.
+
+A labelled dataset can be split further: k-means inside each class gives (class, sub-cluster) labels
+`class * K + k`, which separate modes a class lumps together (slanted and upright 1s, open and
+closed 4s). Samples of a class then draw its sub-clusters in proportion to their sizes.
 """
 
 import jax
@@ -41,13 +45,22 @@ def _pixels(images_NxHxWxC: np.ndarray) -> np.ndarray:
   return images_NxHxWxC.reshape(len(images_NxHxWxC), -1).astype(np.float32) / 255.0
 
 
-def fit_centroids(images_NxHxWxC: np.ndarray, num_clusters: int, seed: int) -> np.ndarray:
+def fit_centroids(images_NxHxWxC: np.ndarray, num_clusters: int, seed: int,
+                  what: str = "training images") -> np.ndarray:
   """centroids_KxD float32: k-means of the images' pixels, a pure function of (images, seed)."""
   if not 2 <= num_clusters <= len(images_NxHxWxC):
     raise ConfigError(f"config.model.clusters: got {num_clusters}, expected an integer in "
-                      f"[2, {len(images_NxHxWxC)}] (the number of training images)")
+                      f"[2, {len(images_NxHxWxC)}] (the number of {what})")
   key = rng.stream_key(jax.random.PRNGKey(seed), rng.CLUSTERS)
   return np.asarray(kmeans(_pixels(images_NxHxWxC), num_clusters, key))
+
+
+def fit_class_centroids(images_NxHxWxC: np.ndarray, labels_N: np.ndarray, num_classes: int,
+                        clusters_per_class: int, seed: int) -> np.ndarray:
+  """centroids_CxKxD float32: k-means of each class's images, a pure function of its arguments."""
+  return np.stack([
+      fit_centroids(images_NxHxWxC[labels_N == c], clusters_per_class, seed,
+                    what=f"training images of class {c}") for c in range(num_classes)])
 
 
 def assign(images_NxHxWxC: np.ndarray, centroids_KxD: np.ndarray) -> np.ndarray:
@@ -55,6 +68,18 @@ def assign(images_NxHxWxC: np.ndarray, centroids_KxD: np.ndarray) -> np.ndarray:
   x_NxD = _pixels(images_NxHxWxC)
   dist_NxK = np.sum(centroids_KxD ** 2, axis=1)[None, :] - 2.0 * x_NxD @ centroids_KxD.T
   return np.argmin(dist_NxK, axis=1).astype(np.int32)
+
+
+def assign_within_class(images_NxHxWxC: np.ndarray, labels_N: np.ndarray,
+                        centroids_CxKxD: np.ndarray) -> np.ndarray:
+  """labels_N int32 = class * K + k: each image's nearest centroid among its own class's K."""
+  num_per_class = centroids_CxKxD.shape[1]
+  sub_N = np.zeros(len(labels_N), np.int32)
+  for c, centroids_KxD in enumerate(centroids_CxKxD):
+    in_class = labels_N == c
+    if in_class.any():
+      sub_N[in_class] = assign(images_NxHxWxC[in_class], centroids_KxD)
+  return labels_N.astype(np.int32) * num_per_class + sub_N
 
 
 def sizes(labels_N: np.ndarray, num_clusters: int) -> tuple[float, ...]:
@@ -70,3 +95,14 @@ def cluster_labels(images_NxHxWxC: np.ndarray, num_clusters: int,
   """
   labels_N = assign(images_NxHxWxC, fit_centroids(images_NxHxWxC, num_clusters, seed))
   return labels_N, sizes(labels_N, num_clusters)
+
+
+def class_subcluster_labels(images_NxHxWxC: np.ndarray, labels_N: np.ndarray, num_classes: int,
+                            clusters_per_class: int, seed: int
+                            ) -> tuple[np.ndarray, tuple[float, ...]]:
+  """(labels_N int32 = class * K + k, prior_CK): k-means sub-clusters inside each class and the
+  relative sizes of the C * K (class, sub-cluster) pairs."""
+  centroids_CxKxD = fit_class_centroids(images_NxHxWxC, labels_N, num_classes, clusters_per_class,
+                                        seed)
+  labels_N = assign_within_class(images_NxHxWxC, labels_N, centroids_CxKxD)
+  return labels_N, sizes(labels_N, num_classes * clusters_per_class)

@@ -46,7 +46,9 @@ def default_config() -> ml_collections.ConfigDict:
   config.model.conditional = False
   config.model.d_spectral_norm = False  # Spectral normalisation of D's weights (one power step a step).
   # > 0: self-conditioning on this many k-means clusters of the training images (jaxgan.clusters):
-  # G and D are conditional on cluster ids that come from the images, never from labels.
+  # G and D are conditional on cluster ids that come from the images, never from labels. With
+  # model.conditional: this many k-means sub-clusters inside each class, G and D conditional on the
+  # (class, sub-cluster) pairs.
   config.model.clusters = 0
 
   config.optimizer = ml_collections.ConfigDict()

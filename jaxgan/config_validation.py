@@ -184,9 +184,6 @@ def validate(config) -> None:
   _check_family_fields(values)
   if values["model.name"] == "dcgan" and values["model.width"] < 1:
     _fail("model.width", f"got {values['model.width']!r}, expected an integer >= 1 for model dcgan")
-  if values["model.clusters"] and values["model.conditional"]:
-    _fail("model.clusters", "self-conditioning clusters replace the dataset's labels; set "
-          "model.conditional=false or model.clusters=0")
   if values["model.clusters"] == 1:
     _fail("model.clusters", "got 1, expected 0 (off) or at least 2 clusters")
   if values["data.source"] == "folder" and not values["data.folder"]:

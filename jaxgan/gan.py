@@ -33,14 +33,24 @@ class GANSpec:
   # Skip a non-finite step by selecting the old state (True) or with a lax.cond (False). On GPU a
   # cond copies its predicate to the host and waits for it at every step; on CPU it is cheaper.
   select_skip: bool
-  # Self-conditioning: the labels are k-means clusters of the data, sampled with these frequencies
+  # The frequencies of the labels in the training data, with which samples draw them: of the
+  # k-means clusters of self-conditioning, or of the (class, sub-cluster) pairs with `subclusters`
   # (None: dataset classes, sampled in turn).
   label_prior: tuple[float, ...] | None = None
+  # > 0: the labels are `class * subclusters + k`, k a k-means sub-cluster of the class's images.
+  subclusters: int = 0
 
   @property
   def class_conditional(self) -> bool:
-    """Whether the labels are the dataset's classes (not self-conditioning clusters)."""
-    return self.num_classes > 0 and self.label_prior is None
+    """Whether the labels are (or refine) the dataset's classes, not self-conditioning clusters."""
+    return self.num_classes > 0 and (self.label_prior is None or self.subclusters > 0)
+
+  @property
+  def label_classes(self) -> int:
+    """The classes a user can ask for: the dataset's classes of a class-conditional GAN, else 0."""
+    if not self.class_conditional:
+      return 0
+    return self.num_classes // self.subclusters if self.subclusters else self.num_classes
 
   def generate(self, g_params, g_batch_stats, z_BxZ, labels_B=None, *, train=False):
     """Generator images in the data range (and the updated batch stats when `train`)."""
@@ -87,7 +97,8 @@ def init_state(config, image_shape, num_classes: int = 0,
       discriminator_loss=config.loss.discriminator, l1_weight=config.loss.l1_weight,
       r1_gamma=config.loss.r1_gamma, r1_every=config.loss.r1_every, d_steps=config.d_steps,
       ema_decay=config.ema_decay, select_skip=jax.default_backend() != "cpu",
-      label_prior=label_prior)
+      label_prior=label_prior,
+      subclusters=config.model.clusters if config.model.conditional else 0)
   state = GANState(
       step=jnp.zeros((), jnp.int32), key=key,
       g_params=g_params, g_batch_stats=g_batch_stats, d_params=d_params,

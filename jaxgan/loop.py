@@ -123,7 +123,7 @@ def _train(config, workdir: str, lock: workdir_lib.RunLock) -> GANState:
     stack.callback(checkpoints.close)
     # Checks eval_num before anything is written.
     evaluation = run_eval.TrainingEvaluation(
-        config, workdir, sample, spec.num_classes if spec.class_conditional else 0)
+        config, workdir, sample, spec.label_classes)
     stack.callback(evaluation.close)
     run_log = metrics_log.RunLog(workdir, start_step)
     stack.callback(run_log.close)

@@ -33,7 +33,7 @@ STANDING_CHUNKS = 4  # Train-mode batches of CHUNK samples that standing statist
 def grid_columns(spec: GANSpec) -> int:
   """Columns of a sample grid: one per class for a class-conditional GAN (its samples cycle through
   the classes, so each column shows one class), else 8."""
-  return spec.num_classes if spec.class_conditional else 8
+  return spec.label_classes if spec.class_conditional else 8
 
 
 def cycling_labels(num_classes: int, num: int) -> jax.Array | None:
@@ -45,19 +45,59 @@ def cycling_labels(num_classes: int, num: int) -> jax.Array | None:
 _GOLDEN = 0.6180339887498949
 
 
+def _spread_N(num: int) -> np.ndarray:
+  """u_N in [0, 1): i * golden ratio mod 1, evenly spread over [0, 1) in any prefix."""
+  return np.mod(np.arange(num) * _GOLDEN, 1.0)
+
+
+def model_labels(spec: GANSpec, classes_N) -> jax.Array:
+  """labels_N the generator takes for the dataset classes `classes_N`: the classes themselves or,
+  with sub-clusters, one of each class's sub-clusters drawn in proportion to its size (deterministic
+  in the position, and close to the sizes in any prefix of a class's samples)."""
+  classes_N = np.asarray(classes_N, np.int32)
+  if not spec.subclusters:
+    return jnp.asarray(classes_N)
+  prior_CxK = np.asarray(spec.label_prior).reshape(-1, spec.subclusters)
+  cdf_CxK = np.cumsum(prior_CxK, axis=1) / prior_CxK.sum(axis=1, keepdims=True)
+  sub_N = np.sum(cdf_CxK[classes_N] <= _spread_N(len(classes_N))[:, None], axis=1)
+  return jnp.asarray(classes_N * spec.subclusters + np.minimum(sub_N, spec.subclusters - 1),
+                     jnp.int32)
+
+
 def sampling_labels(spec: GANSpec, num: int) -> jax.Array | None:
-  """labels_N to sample with: the classes in turn or, for self-conditioning clusters, each cluster in
-  proportion to its share of the training data (deterministic, and close to it in any prefix)."""
+  """labels_N to sample with: the classes in turn (each drawing its sub-clusters by their sizes)
+  or, for self-conditioning clusters, each cluster in proportion to its share of the training data
+  (deterministic, and close to it in any prefix)."""
+  if spec.class_conditional:
+    return model_labels(spec, np.arange(num) % spec.label_classes)
   if spec.label_prior is None:
-    return cycling_labels(spec.num_classes, num)
-  u_N = np.mod(np.arange(num) * _GOLDEN, 1.0)
-  labels_N = np.searchsorted(np.cumsum(spec.label_prior), u_N, side="right")
+    return None
+  labels_N = np.searchsorted(np.cumsum(spec.label_prior), _spread_N(num), side="right")
   return jnp.asarray(np.minimum(labels_N, spec.num_classes - 1), jnp.int32)
 
 
-def fixed_inputs(spec: GANSpec, key: jax.Array, num: int) -> tuple[jax.Array, jax.Array | None]:
-  """(z_NxZ, labels_N) to sample from: noise from `key`, labels from `sampling_labels`."""
-  return sample_noise(spec, key, num), sampling_labels(spec, num)
+def check_truncation(truncation: float) -> None:
+  """Raises ConfigError unless `truncation` is 0 (off) or a positive bound."""
+  if not truncation >= 0:
+    raise ConfigError(f"--truncation: got {truncation}, expected 0 (off) or a positive bound such "
+                      "as 0.7 on each latent coordinate")
+
+
+def latents(spec: GANSpec, key: jax.Array, num: int, truncation: float = 0.0) -> jax.Array:
+  """z_NxZ to sample from: `sample_noise`, or with `truncation` > 0 the truncation trick (BigGAN):
+  N(0, I) with every coordinate outside [-truncation, truncation] resampled, which trades diversity
+  for fidelity as the bound shrinks."""
+  check_truncation(truncation)
+  if not truncation:
+    return sample_noise(spec, key, num)
+  return jax.random.truncated_normal(key, -truncation, truncation, (num, spec.latent_dim),
+                                     jnp.float32)
+
+
+def fixed_inputs(spec: GANSpec, key: jax.Array, num: int,
+                 truncation: float = 0.0) -> tuple[jax.Array, jax.Array | None]:
+  """(z_NxZ, labels_N) to sample from: `latents` from `key`, labels from `sampling_labels`."""
+  return latents(spec, key, num, truncation), sampling_labels(spec, num)
 
 
 @functools.partial(jax.jit, static_argnames=("spec", "chunk"))
@@ -106,22 +146,27 @@ def generate(spec: GANSpec, state: GANState, z_NxZ: jax.Array, labels_N: jax.Arr
 
 
 def sample_images(spec: GANSpec, state: GANState, key: jax.Array, num: int, *, mode: str,
-                  seed: int = 0, chunk: int = CHUNK) -> np.ndarray:
-  """`num` uint8 images_NxHxWxC of `fixed_inputs(spec, key, num)`; a pure function of its arguments."""
-  return generate(spec, state, *fixed_inputs(spec, key, num), mode=mode, seed=seed, chunk=chunk)
+                  seed: int = 0, chunk: int = CHUNK, truncation: float = 0.0) -> np.ndarray:
+  """`num` uint8 images_NxHxWxC of `fixed_inputs(spec, key, num, truncation)`; a pure function of
+  its arguments."""
+  return generate(spec, state, *fixed_inputs(spec, key, num, truncation), mode=mode, seed=seed,
+                  chunk=chunk)
 
 
 @dataclasses.dataclass(frozen=True)
 class Sampler:
-  """How a run draws its samples: its GAN, the BatchNorm `mode` and the `seed` of its standing
-  statistics and grid noise. Grids, evaluation, `generate` and `evaluate` all sample through one."""
+  """How a run draws its samples: its GAN, the BatchNorm `mode`, the `seed` of its standing
+  statistics and grid noise, and the latents' `truncation` (0: none). Grids, evaluation, `generate`
+  and `evaluate` all sample through one."""
   spec: GANSpec
   mode: str
   seed: int = 0
+  truncation: float = 0.0
 
   def __call__(self, state: GANState, key: jax.Array, num: int) -> np.ndarray:
-    """`num` uint8 images_NxHxWxC of `fixed_inputs(spec, key, num)`."""
-    return sample_images(self.spec, state, key, num, mode=self.mode, seed=self.seed)
+    """`num` uint8 images_NxHxWxC of `fixed_inputs(spec, key, num, truncation)`."""
+    return sample_images(self.spec, state, key, num, mode=self.mode, seed=self.seed,
+                         truncation=self.truncation)
 
   def grid(self, state: GANState) -> np.ndarray:
     """GRID_ROWS rows of `grid_columns` samples of the run's fixed grid noise (the SAMPLE stream of
@@ -157,16 +202,23 @@ def check_label(spec: GANSpec, label: int | None) -> None:
   if not spec.num_classes:
     raise ConfigError(f"--label={label}: the run's generator is not class-conditional (train it "
                       "with --config=experiments/configs/cgan.py or --config.model.conditional=true)")
-  if not 0 <= label < spec.num_classes:
+  num_labels = spec.label_classes or spec.num_classes
+  if not 0 <= label < num_labels:
     what = "class" if spec.class_conditional else "self-conditioning cluster"
-    raise ConfigError(f"--label: got {label}, expected a {what} in [0, {spec.num_classes - 1}]")
+    raise ConfigError(f"--label: got {label}, expected a {what} in [0, {num_labels - 1}]")
 
 
-def class_inputs(spec: GANSpec, key: jax.Array, num: int,
-                 label: int) -> tuple[jax.Array, jax.Array]:
-  """(z_NxZ, labels_N): noise from `key`, every label `label`."""
+def _asked_labels(spec: GANSpec, label: int, num: int) -> jax.Array:
+  """labels_N the generator takes for `num` samples of class (or cluster) `label`."""
+  labels_N = np.full((num,), label, np.int32)
+  return model_labels(spec, labels_N) if spec.class_conditional else jnp.asarray(labels_N)
+
+
+def class_inputs(spec: GANSpec, key: jax.Array, num: int, label: int,
+                 truncation: float = 0.0) -> tuple[jax.Array, jax.Array]:
+  """(z_NxZ, labels_N): `latents` from `key`, every sample of class `label`."""
   check_label(spec, label)
-  return sample_noise(spec, key, num), jnp.full((num,), label, jnp.int32)
+  return latents(spec, key, num, truncation), _asked_labels(spec, label, num)
 
 
 def walk_inputs(spec: GANSpec, key: jax.Array, num_frames: int,
@@ -174,8 +226,8 @@ def walk_inputs(spec: GANSpec, key: jax.Array, num_frames: int,
   """(z_TxZ, labels_T) of a walk along the great circle between two random latents.
 
   The two latents are `sample_noise(spec, key, 2)`: frame 0 is exactly the first and frame T-1 the
-  second. A conditional generator keeps one class along the walk: `label`, else a class drawn from
-  `fold_in(key, 1)`.
+  second. A conditional generator keeps one label along the walk: of class `label`, else of a class
+  drawn from `fold_in(key, 1)`.
   """
   if num_frames < 2:
     raise ConfigError(f"--num: a latent walk needs at least 2 frames, got {num_frames}")
@@ -185,5 +237,6 @@ def walk_inputs(spec: GANSpec, key: jax.Array, num_frames: int,
   if not spec.num_classes:
     return z_TxZ, None
   if label is None:
-    label = jax.random.randint(jax.random.fold_in(key, 1), (), 0, spec.num_classes)
-  return z_TxZ, jnp.full((num_frames,), label, jnp.int32)
+    label = int(jax.random.randint(jax.random.fold_in(key, 1), (), 0,
+                                   spec.label_classes or spec.num_classes))
+  return z_TxZ, jnp.full((num_frames,), _asked_labels(spec, label, 1)[0], jnp.int32)

@@ -76,29 +76,49 @@ def load(config) -> TrainingData:
 def _resident_labels(config, images_NxHxWxC: np.ndarray, labels_N: np.ndarray
                      ) -> tuple[np.ndarray, int, tuple[float, ...] | None]:
   """(labels_N, num_classes, label_prior) the GAN trains on: the dataset's classes for a conditional
-  model, k-means clusters of the images for self-conditioning (config.model.clusters), else none."""
-  if config.model.clusters:
-    labels_N, prior = clusters.cluster_labels(images_NxHxWxC, config.model.clusters, config.seed)
-    return labels_N, config.model.clusters, prior
+  model (split into config.model.clusters k-means sub-clusters each when set), k-means clusters of
+  the images for self-conditioning (config.model.clusters), else none."""
+  num_clusters = config.model.clusters
+  if config.model.conditional and num_clusters:
+    num_classes = int(labels_N.max()) + 1
+    labels_N, prior = clusters.class_subcluster_labels(images_NxHxWxC, labels_N, num_classes,
+                                                       num_clusters, config.seed)
+    return labels_N, num_classes * num_clusters, prior
+  if num_clusters:
+    labels_N, prior = clusters.cluster_labels(images_NxHxWxC, num_clusters, config.seed)
+    return labels_N, num_clusters, prior
   return labels_N, int(labels_N.max()) + 1 if config.model.conditional else 0, None
 
 
-def _streamed(config, source) -> TrainingData:
-  """TrainingData read from `source`; self-conditioning clusters a sample of it first."""
-  num_clusters = config.model.clusters
-  if not num_clusters:
-    return TrainingData(tuple(source.image_shape), len(source),
-                        source.num_classes if config.model.conditional else 0, None,
-                        source=source, label_fn=lambda images, labels: labels)
+def _cluster_sample(config, source) -> tuple[np.ndarray, np.ndarray]:
+  """(images_S, labels_S): all of `source`, or STREAM_CLUSTER_SAMPLE of its images drawn by the seed."""
   n = len(source)
   sample_S = (np.arange(n) if n <= STREAM_CLUSTER_SAMPLE else np.sort(
       np.random.default_rng(config.seed).choice(n, STREAM_CLUSTER_SAMPLE, replace=False)))
-  images_S = np.concatenate([source.read(chunk)[0] for chunk in np.array_split(
-      sample_S, max(1, len(sample_S) // 1024))])
-  centroids_KxD = clusters.fit_centroids(images_S, num_clusters, config.seed)
-  prior = clusters.sizes(clusters.assign(images_S, centroids_KxD), num_clusters)
-  return TrainingData(tuple(source.image_shape), n, num_clusters, prior, source=source,
-                      label_fn=lambda images, labels: clusters.assign(images, centroids_KxD))
+  chunks = [source.read(chunk) for chunk in np.array_split(sample_S, max(1, len(sample_S) // 1024))]
+  return tuple(np.concatenate(parts) for parts in zip(*chunks))
+
+
+def _streamed(config, source) -> TrainingData:
+  """TrainingData read from `source`; (sub-)clusters are fitted on a sample of it first."""
+  num_clusters, n = config.model.clusters, len(source)
+  shape = tuple(source.image_shape)
+  if not num_clusters:
+    return TrainingData(shape, n, source.num_classes if config.model.conditional else 0, None,
+                        source=source, label_fn=lambda images, labels: labels)
+  images_S, labels_S = _cluster_sample(config, source)
+  if config.model.conditional:
+    num_classes = source.num_classes
+    centroids_CxKxD = clusters.fit_class_centroids(images_S, labels_S, num_classes, num_clusters,
+                                                   config.seed)
+    label_fn = lambda images, labels: clusters.assign_within_class(images, labels, centroids_CxKxD)
+    num_labels = num_classes * num_clusters
+  else:
+    centroids_KxD = clusters.fit_centroids(images_S, num_clusters, config.seed)
+    label_fn = lambda images, labels: clusters.assign(images, centroids_KxD)
+    num_labels = num_clusters
+  prior = clusters.sizes(label_fn(images_S, labels_S), num_labels)
+  return TrainingData(shape, n, num_labels, prior, source=source, label_fn=label_fn)
 
 
 def make_step_fn(data: TrainingData, spec: gan.GANSpec, mesh, config, state: GANState,
