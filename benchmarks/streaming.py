@@ -2,7 +2,7 @@
 
     python -m benchmarks.streaming --config=experiments/configs/dcgan.py [--steps=N] [--repeats=R]
 
-Builds both step functions of `jaxgan.training_data` (the resident one gathers each batch on the
+Builds both step functions of `jaxgan.data.train_set` (the resident one gathers each batch on the
 device; the streamed one reads it through grain from `tfds.data_source`, or the config's source)
 and times `--steps` steps of each after a warm-up, alternating the two, and prints the median
 rates and their ratio. It also times the input pipeline alone (batches per second, no training).
@@ -17,7 +17,9 @@ import jax
 from absl import app, flags
 from ml_collections import config_flags
 
-from jaxgan import gan, parallel, streaming, training_data
+from jaxgan import parallel
+from jaxgan.core import gan, step_fns
+from jaxgan.data import streaming, train_set
 
 _CONFIG = config_flags.DEFINE_config_file("config", "experiments/configs/dcgan.py",
                                           "Training config file.")
@@ -41,19 +43,19 @@ def main(argv):
   total = (repeats + 1) * steps
   mesh = parallel.make_mesh()
   config.data.pipeline = "resident"
-  resident = training_data.load(config)
+  resident = train_set.load(config)
   config.data.pipeline = "stream"
-  streamed = training_data.load(config)
+  streamed = train_set.load(config)
   rates = {"resident": [], "stream": []}
-  states, step_fns = {}, {}
+  states, step_fn_of = {}, {}
   for name, data in (("resident", resident), ("stream", streamed)):
     state, spec = gan.init_state_compiled(config, data.image_shape, data.num_classes,
                                           parallel.replicated(mesh), label_prior=data.label_prior)
-    step_fns[name] = training_data.make_step_fn(data, spec, mesh, config, state, 0, total)
-    states[name], _ = _timed_rate(step_fns[name], state, 0, steps)  # Compiles; warms up.
+    step_fn_of[name] = step_fns.make_step_fn(data, spec, mesh, config, state, 0, total)
+    states[name], _ = _timed_rate(step_fn_of[name], state, 0, steps)  # Compiles; warms up.
   for repeat in range(1, repeats + 1):
     for name in rates:
-      states[name], rate = _timed_rate(step_fns[name], states[name], repeat * steps, steps)
+      states[name], rate = _timed_rate(step_fn_of[name], states[name], repeat * steps, steps)
       rates[name].append(rate)
   key = jax.random.PRNGKey(config.seed)
   batches = streaming.step_batches(

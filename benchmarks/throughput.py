@@ -69,20 +69,24 @@ def measure(config, *, steps: int, repeats: int, num_devices: int | None = None,
   """Times the train step of `config`; returns the benchmark record (see module docstring)."""
   import jax
   import numpy as np
-  from jaxgan import data as data_lib, datasets, gan, models, parallel, rng
+
+  from jaxgan import models, parallel, rng
+  from jaxgan.core import gan, step_fns
+  from jaxgan.data import batches as data_lib
+  from jaxgan.data import splits
 
   mesh = parallel.make_mesh(num_devices)
   parallel.check_batch_size(config.batch_size, mesh)
   replicated = parallel.replicated(mesh)
   if data == "config":
-    images_N, labels_N = datasets.load_split(config.data, "train")
+    images_N, labels_N = splits.load_split(config.data, "train")
   else:
     np_rng = np.random.default_rng(0)
     images_N = np_rng.integers(0, 256, MNIST_SHAPE, dtype=np.uint8)
     labels_N = np_rng.integers(0, 10, MNIST_SHAPE[:1], dtype=np.int32)
   num_examples, batch_size = len(images_N), config.batch_size
   steps_per_epoch = data_lib.steps_per_epoch(num_examples, batch_size)
-  k = config.steps_per_call or gan.default_steps_per_call(steps_per_epoch)
+  k = config.steps_per_call or step_fns.default_steps_per_call(steps_per_epoch)
   num_classes = int(labels_N.max()) + 1 if config.model.conditional else 0
   state, spec = gan.init_state(config, images_N.shape[1:], num_classes)
   state = jax.device_put(state, replicated)
@@ -90,7 +94,7 @@ def measure(config, *, steps: int, repeats: int, num_devices: int | None = None,
   labels = parallel.put_replicated(mesh, labels_N)
   data_key = rng.stream_key(state.key, rng.DATA)
   orders = jax.device_put(data_lib.epoch_orders(data_key, 0, num_examples), replicated)
-  train_steps = gan.make_train_steps(spec, batch_size, steps_per_epoch,
+  train_steps = step_fns.make_train_steps(spec, batch_size, steps_per_epoch,
                                      parallel.batch_sharding(mesh))
   args = (images, labels, orders)
   # From one step: XLA's cost analysis counts a loop body once, whatever its trip count.

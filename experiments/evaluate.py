@@ -1,59 +1,7 @@
-"""Measures the sample quality of a trained run with its images' evaluator classifier.
+"""Measures the sample quality of a trained run with its images' evaluator classifier:
+`jaxgan evaluate` in a checkout (jaxgan/cli/evaluate.py)."""
 
-  python -m experiments.evaluate --workdir=DIR [--num=10000] [--step=K | --best] [--seed=S]
-
-Prints one JSON line (step, checkpoint, num, and for each metric m of jaxgan.evaluation: m, real_m
-and m_ratio) and writes it to WORKDIR/eval.json. Without --seed the samples use the run's evaluation
-noise, so the final checkpoint reproduces the final evaluation of training.
-"""
-
-import json
-
-from absl import flags
-
-from experiments import cli
-from jaxgan import restore, run_eval, sampling
-from jaxgan.errors import ConfigError
-
-_WORKDIR = flags.DEFINE_string("workdir", None, "The training run's directory.")
-_NUM = flags.DEFINE_integer("num", 10_000, "Number of generated images (2 to 10000).")
-_STEP = flags.DEFINE_integer("step", None, "Checkpoint step (default: the latest).")
-_SAMPLING = flags.DEFINE_enum("sampling", None, list(sampling.SAMPLING_MODES),
-                               "BatchNorm statistics to sample with (default: the run's config).")
-_BEST = flags.DEFINE_boolean("best", False, "Evaluate the best checkpoint by FCD (checkpoints_best/).")
-_SEED = flags.DEFINE_integer("seed", None, "Seed of the noise (default: the run's evaluation noise).")
-_KID_SUBSETS = flags.DEFINE_integer("kid_subsets", 100, "Random subsets the KID is averaged over.")
-
-
-def main():
-  if not _WORKDIR.value:
-    raise ConfigError("--workdir is required: the directory of a training run")
-  if _BEST.value and _STEP.value is not None:
-    raise ConfigError("--best and --step exclude each other")
-  if _KID_SUBSETS.value < 1:
-    raise ConfigError(f"--kid_subsets: got {_KID_SUBSETS.value}, expected an integer >= 1")
-  config, state, spec = restore.restore_run(_WORKDIR.value, _STEP.value, best=_BEST.value)
-  config.sampling = _SAMPLING.value or config.sampling
-  missing = run_eval.missing_evaluator(config.data)
-  if missing:
-    raise ConfigError(missing)
-  evaluator = run_eval.load_evaluator(config.data)
-  reference = run_eval.load_reference(evaluator, config.data)
-  run_eval.check_num(_NUM.value, reference, "--num")
-  key = run_eval.eval_key(config.seed if _SEED.value is None else _SEED.value)
-  sample = sampling.Sampler(spec, config.sampling, config.seed)
-  metrics = run_eval.evaluate_state(sample, state, key, _NUM.value, evaluator, reference,
-                                    kid_subsets=_KID_SUBSETS.value,
-                                    num_classes=spec.label_classes)
-  which = "best" if _BEST.value else ("latest" if _STEP.value is None else "step")
-  record = dict(step=int(state.step), checkpoint=which, **metrics)
-  try:
-    run_eval.write_eval_json(_WORKDIR.value, record)
-  except OSError as error:
-    raise ConfigError(f"--workdir={_WORKDIR.value}: cannot write {run_eval.EVAL_FILE} there: "
-                      f"{error.strerror or error}") from error
-  print(json.dumps(record, sort_keys=True))
-
+import runpy
 
 if __name__ == "__main__":
-  cli.run(main)
+  runpy.run_module("jaxgan.cli.evaluate", run_name="__main__", alter_sys=True)

@@ -1,38 +1,7 @@
-"""Prepares TFDS MNIST (or Fashion-MNIST) offline, from the four local IDX .gz files.
+"""Prepares TFDS MNIST (or Fashion-MNIST) offline, from the four local IDX .gz files:
+`jaxgan import-data` in a checkout (jaxgan/cli/import_data.py)."""
 
-  python -m experiments.import_mnist --idx_dir=DIR [--tfds_data_dir=DIR] [--dataset=mnist]
-
-Afterwards `tfds.load('mnist', data_dir=DIR, download=False)` works. The TFDS data dir defaults to
-$TFDS_DATA_DIR, else ~/tensorflow_datasets. Running it again on a prepared dataset does nothing.
-"""
-
-import time
-
-from absl import flags
-
-from experiments import cli
-from jaxgan import idx, tfds_import
-from jaxgan.errors import ConfigError
-
-_IDX_DIR = flags.DEFINE_string(
-    "idx_dir", "",
-    "Folder of the four IDX .gz files (default: $JAXGAN_MNIST_IDX_DIR).")
-_TFDS_DATA_DIR = flags.DEFINE_string(
-    "tfds_data_dir", "", "TFDS data dir (default: $TFDS_DATA_DIR, else ~/tensorflow_datasets).")
-_DATASET = flags.DEFINE_enum("dataset", "mnist", sorted(tfds_import.BUILDERS), "Dataset to prepare.")
-
-
-def main():
-  idx_dir = idx.resolve_idx_dir(_IDX_DIR.value)
-  if not idx_dir:
-    raise ConfigError("--idx_dir is required (the folder of the four IDX .gz files), or $JAXGAN_MNIST_IDX_DIR")
-  data_dir = tfds_import.resolve_data_dir(_TFDS_DATA_DIR.value)
-  done_before = tfds_import.is_prepared(_DATASET.value, data_dir)
-  start = time.perf_counter()
-  path = tfds_import.prepare(_DATASET.value, idx_dir, data_dir)
-  verb = "already prepared" if done_before else "prepared"
-  print(f"{_DATASET.value} {verb} in {path} ({time.perf_counter() - start:.1f} s)")
-
+import runpy
 
 if __name__ == "__main__":
-  cli.run(main)
+  runpy.run_module("jaxgan.cli.import_data", run_name="__main__", alter_sys=True)

@@ -13,7 +13,8 @@ import traceback
 
 import jax
 import numpy as np
-from jax.sharding import AxisType, NamedSharding, PartitionSpec as P
+from jax.sharding import AxisType, NamedSharding
+from jax.sharding import PartitionSpec as P
 
 from jaxgan.errors import ConfigError, JaxganError, StartupError
 
@@ -36,6 +37,15 @@ def relax_cpu_collective_timeouts() -> None:
   missing = [f"--{name}={value}" for name, value in CPU_COLLECTIVE_TIMEOUTS.items()
              if f"--{name}=" not in xla_flags]
   os.environ["XLA_FLAGS"] = " ".join([xla_flags, *missing]).strip()
+
+
+def enable_compilation_cache() -> None:
+  """Keeps compiled XLA programs across runs in JAX's persistent cache (JAX_COMPILATION_CACHE_DIR,
+  default $XDG_CACHE_HOME/jaxgan/xla, else ~/.cache/jaxgan/xla)."""
+  if "JAX_COMPILATION_CACHE_DIR" not in os.environ:
+    cache_home = os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache")
+    jax.config.update("jax_compilation_cache_dir", os.path.join(cache_home, "jaxgan", "xla"))
+  jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.1)
 
 
 def backend_error(error: BaseException) -> JaxganError | None:

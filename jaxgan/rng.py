@@ -13,7 +13,7 @@ SAMPLE = 3  # The fixed noise of the sample grids.
 EVAL = 4  # The noise of evaluation samples: the same for every evaluation of a run.
 STANDING = 5  # The noise that standing BatchNorm statistics are computed on.
 SPECTRAL = 6  # The initial vectors of the discriminator's spectral normalisation.
-CLUSTERS = 7  # The initial centroids of self-conditioning's k-means (jaxgan.clusters).
+CLUSTERS = 7  # The initial centroids of self-conditioning's k-means (jaxgan.data.clusters).
 
 
 def stream_key(seed_or_key: int | jax.Array, stream: int) -> jax.Array:

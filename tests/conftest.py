@@ -14,12 +14,30 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
 from jaxgan import parallel  # noqa: E402
+from tests import processes  # noqa: E402
 
 parallel.relax_cpu_collective_timeouts()  # Also for the subprocesses, which inherit XLA_FLAGS.
 
 jax.config.update("jax_num_cpu_devices", 8)
 jax.config.update("jax_numpy_rank_promotion", "raise")
 TINY_IDX_IMAGES = 200  # Random images in `tiny_idx_dir`: 12 steps an epoch at the smoke config's batch 16.
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _kill_the_processes_of_each_module():
+  """The processes that a module's fixtures start (runs that its tests share) and that are still running
+  when the module ends, pass or fail, are killed with their process groups (tests/processes.py).
+  Autouse: set up before the module's other fixtures, torn down after them."""
+  with processes.scope():
+    yield
+
+
+@pytest.fixture(autouse=True)
+def _kill_the_processes_of_each_test():
+  """The processes that a test and its function fixtures start and that are still running when it ends,
+  pass or fail, are killed with their process groups (tests/processes.py)."""
+  with processes.scope():
+    yield
 
 
 def skip_or_fail(reason: str):

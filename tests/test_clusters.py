@@ -5,9 +5,13 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from experiments.configs import smoke
-from jaxgan import clusters, config_validation, gan, loop, restore, sampling
+from jaxgan.config import validation
+from jaxgan.config.presets import smoke
+from jaxgan.core import gan, sampling
+from jaxgan.data import clusters
 from jaxgan.errors import ConfigError
+from jaxgan.run import restore
+from jaxgan.training import loop
 
 # Training runs and command-line subprocesses: in CI, not in the edit loop (-m "not slow").
 pytestmark = pytest.mark.slow
@@ -58,7 +62,7 @@ def test_clusters_config_rules(overrides, message):
   config = smoke.get_config()
   config.model.update(overrides)
   with pytest.raises(ConfigError, match=message):
-    config_validation.validate(config)
+    validation.validate(config)
 
 
 def test_sampling_labels_follow_the_cluster_sizes_in_any_prefix():

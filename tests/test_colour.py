@@ -3,7 +3,7 @@
 import numpy as np
 from PIL import Image
 
-from jaxgan import visualize
+from jaxgan.run import visualize
 
 
 def _gif_frames_rgb(path):

@@ -1,6 +1,5 @@
 """Class-conditional sampling, latent walks and their generate command options."""
 
-import subprocess
 import sys
 
 import jax
@@ -9,9 +8,13 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from experiments.configs import cgan, smoke
-from jaxgan import evaluation, gan, loop, restore, run_eval, sampling
+from jaxgan.config.presets import cgan, smoke
+from jaxgan.core import gan, sampling
 from jaxgan.errors import ConfigError
+from jaxgan.evaluation import classifier, run_eval
+from jaxgan.run import restore
+from jaxgan.training import loop
+from tests import processes
 from tests.conftest import REPO_ROOT
 
 # Training runs and command-line subprocesses: in CI, not in the edit loop (-m "not slow").
@@ -94,8 +97,8 @@ def test_class_inputs_and_labels_out_of_range(conditional_run, unconditional_run
 
 
 def _generate(*args):
-  return subprocess.Popen([sys.executable, "-m", "experiments.generate", *args], cwd=REPO_ROOT,
-                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+  return processes.start([sys.executable, "-m", "experiments.generate", *args], cwd=REPO_ROOT,
+                         stdout=processes.PIPE, stderr=processes.PIPE, text=True)
 
 
 def test_generate_label_and_interpolate_commands(conditional_run, unconditional_run, tmp_path):
@@ -113,11 +116,12 @@ def test_generate_label_and_interpolate_commands(conditional_run, unconditional_
                    f"--output={tmp_path / 'walk.gif'}")
   classes = _generate(f"--workdir={conditional_run}", "--num=20", f"--output={tmp_path / 'grid.png'}")
   for message, process in failures.items():
-    stderr = process.communicate()[1]
+    stderr = processes.communicate(process)[1]
     assert process.returncode == 2, stderr
     assert message in stderr and "Traceback" not in stderr
   for process in (sevens, walk, classes):
-    assert process.wait() == 0, process.stderr.read()
+    _, stderr = processes.communicate(process)
+    assert process.returncode == 0, stderr
 
   config, state, spec = restore.restore_run(conditional_run)
   expected = sampling.generate(spec, state, *sampling.class_inputs(spec, jax.random.PRNGKey(0), 6, 7),
@@ -152,7 +156,7 @@ def label_accuracy(spec, state, evaluator, num_per_class: int, seed: int = 0) ->
   for label in range(spec.num_classes):
     images = sampling.generate(spec, state, *sampling.class_inputs(
         spec, jax.random.PRNGKey(seed), num_per_class, label), mode="running")
-    _, logits = evaluation.features_and_logits(evaluator, images)
+    _, logits = classifier.features_and_logits(evaluator, images)
     accuracy.append(np.mean(np.argmax(logits, axis=1) == label))
   return np.array(accuracy)
 
@@ -169,7 +173,7 @@ def test_cgan_config_draws_the_requested_digits(mnist_idx_dir, tmp_path):
   config.data.update(source="idx", idx_dir=mnist_idx_dir)
   state = loop.train_and_evaluate(config, str(tmp_path))
   _, _, spec = restore.restore_run(str(tmp_path))
-  evaluator = evaluation.load_evaluator()
+  evaluator = classifier.load_evaluator()
   accuracy = label_accuracy(spec, state, evaluator, 100)
   print("accuracy per label:", np.round(accuracy, 2))
   assert accuracy.mean() > 0.5 and np.sum(accuracy > 0.5) >= 5, accuracy

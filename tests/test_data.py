@@ -3,7 +3,6 @@
 import gzip
 import logging
 import os
-import subprocess
 import sys
 import time
 
@@ -13,10 +12,13 @@ import ml_collections
 import numpy as np
 import pytest
 
-from experiments.configs import smoke
-from jaxgan import config as config_lib
-from jaxgan import config_validation, data, datasets, gan, idx, parallel
+from jaxgan import parallel
+from jaxgan.config import schema, validation
+from jaxgan.config.presets import smoke
+from jaxgan.core import gan, step_fns
+from jaxgan.data import batches, idx, splits
 from jaxgan.errors import ConfigError, DataError
+from tests import processes
 from tests.conftest import REPO_ROOT
 
 MNIST_TRAIN_HISTOGRAM = [5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949]
@@ -58,19 +60,19 @@ def _data_config(**overrides):
 def _run(args, env_overrides=None, timeout=60):
   env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", **(env_overrides or {}))
   start = time.perf_counter()
-  result = subprocess.run(args, cwd=REPO_ROOT, env=env, capture_output=True, text=True,
-                          timeout=timeout, check=False)
+  result = processes.run(args, cwd=REPO_ROOT, env=env, capture_output=True, text=True,
+                         timeout=timeout, check=False)
   return result, time.perf_counter() - start
 
 
 @pytest.fixture(scope="module")
 def tiny(tmp_path_factory):
   """Tiny IDX files (100 train, 20 test) and a TFDS data dir prepared from them."""
-  from jaxgan import tfds_import  # pylint: disable=import-outside-toplevel
+  from jaxgan.data import tfds_offline  # pylint: disable=import-outside-toplevel
   idx_dir = tmp_path_factory.mktemp("idx")
   arrays = _write_tiny_idx_dir(idx_dir)
   tfds_dir = tmp_path_factory.mktemp("tfds")
-  tfds_import.prepare("mnist", str(idx_dir), str(tfds_dir))
+  tfds_offline.prepare("mnist", str(idx_dir), str(tfds_dir))
   return dict(idx_dir=str(idx_dir), tfds_dir=str(tfds_dir), arrays=arrays)
 
 
@@ -86,13 +88,13 @@ def test_read_idx_split_reads_what_was_written(tmp_path):
 @pytest.mark.parametrize("value_range,low,high", [("unit", 0.0, 1.0), ("symmetric", -1.0, 1.0)])
 def test_every_pixel_value_round_trips_through_each_range(value_range, low, high):
   pixels = np.arange(256, dtype=np.uint8).reshape(1, 16, 16, 1)
-  floats = np.asarray(data.to_float(pixels, value_range))
+  floats = np.asarray(batches.to_float(pixels, value_range))
   assert floats.min() == low and floats.max() == high
   np.testing.assert_allclose(np.diff(floats.reshape(-1)), (high - low) / 255, rtol=1e-5)
-  np.testing.assert_array_equal(data.to_uint8(floats, value_range), pixels)
-  assert floats.dtype == np.float32 and data.to_uint8(floats, value_range).dtype == jnp.uint8
+  np.testing.assert_array_equal(batches.to_uint8(floats, value_range), pixels)
+  assert floats.dtype == np.float32 and batches.to_uint8(floats, value_range).dtype == jnp.uint8
   # Out-of-range generator outputs clip to the ends.
-  np.testing.assert_array_equal(data.to_uint8(jnp.array([low - 1, high + 1]), value_range),
+  np.testing.assert_array_equal(batches.to_uint8(jnp.array([low - 1, high + 1]), value_range),
                                 [0, 255])
 
 
@@ -130,18 +132,18 @@ def test_import_then_stock_tfds_data_source_reads_back_exactly(tiny):
 
 
 def test_prepare_is_idempotent_and_rewrites_nothing_the_second_time(tiny):
-  from jaxgan import tfds_import  # pylint: disable=import-outside-toplevel
-  variant = tfds_import.variant_dir("mnist", tiny["tfds_dir"])
+  from jaxgan.data import tfds_offline  # pylint: disable=import-outside-toplevel
+  variant = tfds_offline.variant_dir("mnist", tiny["tfds_dir"])
   before = {f: os.stat(os.path.join(variant, f)).st_mtime_ns for f in os.listdir(variant)}
-  assert tfds_import.prepare("mnist", tiny["idx_dir"], tiny["tfds_dir"]) == variant
+  assert tfds_offline.prepare("mnist", tiny["idx_dir"], tiny["tfds_dir"]) == variant
   assert {f: os.stat(os.path.join(variant, f)).st_mtime_ns for f in os.listdir(variant)} == before
 
 
 def test_mnist_checksums_flag_files_that_differ(tiny):
-  from jaxgan import tfds_import  # pylint: disable=import-outside-toplevel
-  warnings = tfds_import.check_mnist_sha256(tiny["idx_dir"])
+  from jaxgan.data import tfds_offline  # pylint: disable=import-outside-toplevel
+  warnings = tfds_offline.check_mnist_sha256(tiny["idx_dir"])
   assert len(warnings) == 4
-  for name, line in zip(tfds_import.MNIST_SHA256, warnings):
+  for name, line in zip(tfds_offline.MNIST_SHA256, warnings):
     assert name in line and "differs from the canonical" in line and "\n" not in line
 
 
@@ -151,8 +153,8 @@ def test_tfds_source_equals_idx_source_and_prepares_itself_from_idx_dir(tiny, tm
   tfds_config = _data_config(idx_dir=tiny["idx_dir"], tfds_data_dir=fresh_tfds_dir)
   idx_config = _data_config(source="idx", idx_dir=tiny["idx_dir"])
   for split, n in (("train", 100), ("test", 20)):
-    tfds_images, tfds_labels = datasets.load_split(tfds_config, split)
-    idx_images, idx_labels = datasets.load_split(idx_config, split)
+    tfds_images, tfds_labels = splits.load_split(tfds_config, split)
+    idx_images, idx_labels = splits.load_split(idx_config, split)
     assert tfds_images.shape == idx_images.shape == (n, 28, 28, 1)
     assert tfds_images.dtype == idx_images.dtype == np.uint8
     assert tfds_labels.dtype == idx_labels.dtype == np.int32
@@ -165,12 +167,12 @@ def test_tfds_source_equals_idx_source_and_prepares_itself_from_idx_dir(tiny, tm
 def test_missing_tfds_data_offline_fails_fast_with_one_line(tmp_path):
   code = (
       "import sys, ml_collections\n"
-      "from jaxgan import datasets\n"
+      "from jaxgan.data import splits\n"
       "from jaxgan.errors import JaxganError\n"
       "config = ml_collections.ConfigDict(dict(dataset='mnist', source='tfds', idx_dir='',"
       " tfds_data_dir='', range='unit'))\n"
       "try:\n"
-      "  datasets.load_split(config, 'train')\n"
+      "  splits.load_split(config, 'train')\n"
       "except JaxganError as e:\n"
       "  print(e, file=sys.stderr)\n"
       "  sys.exit(e.exit_code)\n")
@@ -214,10 +216,10 @@ def test_jaxgan_and_the_idx_source_never_import_tensorflow(tmp_path):
   _write_tiny_idx_dir(tmp_path, num_train=10, num_test=10)
   code = (
       "import sys, ml_collections\n"
-      "import jaxgan, jaxgan.datasets, jaxgan.parallel, jaxgan.loop\n"
+      "import jaxgan, jaxgan.data.splits, jaxgan.parallel, jaxgan.training.loop\n"
       "config = ml_collections.ConfigDict(dict(dataset='mnist', source='idx',"
       f" idx_dir={str(tmp_path)!r}, tfds_data_dir='', range='unit'))\n"
-      "images, _ = jaxgan.datasets.load_split(config, 'train')\n"
+      "images, _ = jaxgan.data.splits.load_split(config, 'train')\n"
       "assert images.shape == (10, 28, 28, 1)\n"
       "print(sorted(m for m in sys.modules if m.split('.')[0] in"
       " ('tensorflow', 'tensorflow_datasets')))\n")
@@ -230,33 +232,33 @@ def test_jaxgan_and_the_idx_source_never_import_tensorflow(tmp_path):
                                          ("range", "bytes"), ("channels", 2),
                                          ("image_size", -1)])
 def test_bad_data_config_is_a_config_error_naming_the_field(field, value):
-  config = config_lib.default_config()
+  config = schema.default_config()
   config.data.update(**{field: value})
   with pytest.raises(ConfigError, match=f"config.data.{field}: got {value!r}"):
-    config_validation.validate(config)
+    validation.validate(config)
 
 
 def test_idx_source_without_idx_dir_is_a_config_error(monkeypatch):
   monkeypatch.delenv("JAXGAN_MNIST_IDX_DIR", raising=False)
-  config = config_lib.default_config()
+  config = schema.default_config()
   config.data.update(source="idx", idx_dir="")
   with pytest.raises(ConfigError, match="config.data.idx_dir"):
-    config_validation.validate(config)
+    validation.validate(config)
 
 
 def test_batches_are_a_pure_function_of_seed_and_step_and_each_epoch_is_a_permutation():
-  assert data.steps_per_epoch(60000, 64) == 937
+  assert batches.steps_per_epoch(60000, 64) == 937
   n, batch_size = 100, 16
   images_NxHxWxC = jnp.arange(n, dtype=jnp.uint8).reshape(n, 1, 1, 1)
   labels_N = jnp.arange(n, dtype=jnp.int32)
   key = jax.random.PRNGKey(0)
-  gather = jax.jit(data.gather_batch, static_argnums=4)
+  gather = jax.jit(batches.gather_batch, static_argnums=4)
   for epoch in (0, 1):
-    perm_N = data.epoch_permutation(key, epoch, n)
+    perm_N = batches.epoch_permutation(key, epoch, n)
     np.testing.assert_array_equal(jnp.sort(perm_N), jnp.arange(n))
-    np.testing.assert_array_equal(perm_N, data.epoch_permutation(jax.random.PRNGKey(0), epoch, n))
+    np.testing.assert_array_equal(perm_N, batches.epoch_permutation(jax.random.PRNGKey(0), epoch, n))
     seen = []
-    for step in range(data.steps_per_epoch(n, batch_size)):
+    for step in range(batches.steps_per_epoch(n, batch_size)):
       images_B, labels_B = gather(images_NxHxWxC, labels_N, perm_N, step, batch_size)
       again_B, _ = gather(images_NxHxWxC, labels_N, perm_N, step, batch_size)
       np.testing.assert_array_equal(images_B, again_B)
@@ -265,9 +267,9 @@ def test_batches_are_a_pure_function_of_seed_and_step_and_each_epoch_is_a_permut
     seen = np.concatenate(seen)
     assert len(seen) == 96 and len(set(seen.tolist())) == 96  # drop_last: 4 examples left out.
     np.testing.assert_array_equal(seen, perm_N[:96])
-  assert not np.array_equal(data.epoch_permutation(key, 0, n), data.epoch_permutation(key, 1, n))
-  assert not np.array_equal(data.epoch_permutation(key, 0, n),
-                            data.epoch_permutation(jax.random.PRNGKey(1), 0, n))
+  assert not np.array_equal(batches.epoch_permutation(key, 0, n), batches.epoch_permutation(key, 1, n))
+  assert not np.array_equal(batches.epoch_permutation(key, 0, n),
+                            batches.epoch_permutation(jax.random.PRNGKey(1), 0, n))
 
 
 def test_train_step_runs_with_the_batch_sharded_over_8_devices():
@@ -279,12 +281,12 @@ def test_train_step_runs_with_the_batch_sharded_over_8_devices():
   labels_N = parallel.put_replicated(mesh, rng.integers(0, 10, 64).astype(np.int32))
   assert images_NxHxWxC.sharding.is_fully_replicated
   assert len(images_NxHxWxC.addressable_shards) == 8
-  batch_size, steps = config.batch_size, data.steps_per_epoch(64, config.batch_size)
-  perm_N = data.epoch_permutation(jax.random.PRNGKey(config.seed), 0, 64)
+  batch_size, steps = config.batch_size, batches.steps_per_epoch(64, config.batch_size)
+  perm_N = batches.epoch_permutation(jax.random.PRNGKey(config.seed), 0, 64)
 
   @jax.jit
   def sharded_batch(images, labels, perm):
-    batch = data.gather_batch(images, labels, perm, 1, batch_size)
+    batch = batches.gather_batch(images, labels, perm, 1, batch_size)
     return jax.lax.with_sharding_constraint(batch, parallel.batch_sharding(mesh))
 
   images_B, labels_B = sharded_batch(images_NxHxWxC, labels_N, perm_N)
@@ -294,7 +296,7 @@ def test_train_step_runs_with_the_batch_sharded_over_8_devices():
 
   state, spec = gan.init_state(config, (28, 28, 1))
   state = jax.device_put(state, parallel.replicated(mesh))
-  step = gan.make_train_steps(spec, batch_size, steps, parallel.batch_sharding(mesh))
+  step = step_fns.make_train_steps(spec, batch_size, steps, parallel.batch_sharding(mesh))
   for _ in range(2):
     state, metrics = step(state, images_NxHxWxC, labels_N, jnp.stack([perm_N, perm_N]), 1)
   assert int(state.step) == 2
@@ -303,8 +305,8 @@ def test_train_step_runs_with_the_batch_sharded_over_8_devices():
 
 @pytest.mark.slow
 def test_real_mnist_import_and_load(mnist_idx_dir, tmp_path):
-  from jaxgan import tfds_import  # pylint: disable=import-outside-toplevel
-  assert not tfds_import.check_mnist_sha256(mnist_idx_dir)
+  from jaxgan.data import tfds_offline  # pylint: disable=import-outside-toplevel
+  assert not tfds_offline.check_mnist_sha256(mnist_idx_dir)
   tfds_dir = str(tmp_path / "tfds")
   args = [sys.executable, "-m", "experiments.import_mnist", f"--idx_dir={mnist_idx_dir}",
           f"--tfds_data_dir={tfds_dir}"]
@@ -315,8 +317,8 @@ def test_real_mnist_import_and_load(mnist_idx_dir, tmp_path):
   idx_config = _data_config(source="idx", idx_dir=mnist_idx_dir)
   tfds_config = _data_config(tfds_data_dir=tfds_dir)
   for split, n in (("train", 60000), ("test", 10000)):
-    idx_images, idx_labels = datasets.load_split(idx_config, split)
-    tfds_images, tfds_labels = datasets.load_split(tfds_config, split)
+    idx_images, idx_labels = splits.load_split(idx_config, split)
+    tfds_images, tfds_labels = splits.load_split(tfds_config, split)
     assert idx_images.shape == tfds_images.shape == (n, 28, 28, 1)
     np.testing.assert_array_equal(np.bincount(tfds_labels, minlength=10),
                                   np.bincount(idx_labels, minlength=10))
@@ -332,12 +334,12 @@ def test_decoded_arrays_are_cached_and_a_torn_cache_is_decoded_again(tiny, tmp_p
   shutil.copytree(tiny["tfds_dir"], tfds_dir)
   config = _data_config(tfds_data_dir=str(tfds_dir))
   cache = tfds_dir / "mnist" / "3.0.1" / "jaxgan-uint8-train.npz"
-  first = datasets.load_split(config, "train")
+  first = splits.load_split(config, "train")
   assert cache.is_file()
-  cached = datasets.load_split(config, "train")
+  cached = splits.load_split(config, "train")
   with open(cache, "r+b") as f:  # A run killed while writing the cache.
     f.truncate(cache.stat().st_size // 2)
-  decoded_again = datasets.load_split(config, "train")
+  decoded_again = splits.load_split(config, "train")
   for images, labels in (cached, decoded_again):
     np.testing.assert_array_equal(images, first[0])
     np.testing.assert_array_equal(labels, first[1])
@@ -347,29 +349,30 @@ def test_decoded_arrays_are_cached_and_a_torn_cache_is_decoded_again(tiny, tmp_p
 def test_a_tfrecord_dataset_names_the_command_and_the_import_replaces_it(tmp_path, monkeypatch):
   monkeypatch.delenv("JAXGAN_MNIST_IDX_DIR", raising=False)  # No IDX folder to prepare from.
   import tensorflow_datasets as tfds  # pylint: disable=import-outside-toplevel
-  from jaxgan import tfds_import  # pylint: disable=import-outside-toplevel
+
+  from jaxgan.data import tfds_offline  # pylint: disable=import-outside-toplevel
   idx_dir, tfds_dir = tmp_path / "idx", tmp_path / "tfds"
   idx_dir.mkdir()
   arrays = _write_tiny_idx_dir(idx_dir, num_train=30, num_test=10)
-  tfds_import.BUILDERS["mnist"](idx_dir=str(idx_dir), data_dir=str(tfds_dir)).download_and_prepare(
+  tfds_offline.BUILDERS["mnist"](idx_dir=str(idx_dir), data_dir=str(tfds_dir)).download_and_prepare(
       download_config=tfds.download.DownloadConfig(try_download_gcs=False), file_format="tfrecord")
-  assert tfds_import.prepared_format("mnist", str(tfds_dir)) == "tfrecord"
+  assert tfds_offline.prepared_format("mnist", str(tfds_dir)) == "tfrecord"
   with pytest.raises(DataError) as error:
-    datasets.load_split(_data_config(tfds_data_dir=str(tfds_dir)), "train")
+    splits.load_split(_data_config(tfds_data_dir=str(tfds_dir)), "train")
   message = str(error.value)
   assert "\n" not in message and "as tfrecord" in message and "pip install -e '.[prepare]'" in message
   assert f"python -m experiments.import_mnist --dataset=mnist --idx_dir=DIR --tfds_data_dir={tfds_dir}" in message
-  images, labels = datasets.load_split(_data_config(tfds_data_dir=str(tfds_dir), idx_dir=str(idx_dir)),
+  images, labels = splits.load_split(_data_config(tfds_data_dir=str(tfds_dir), idx_dir=str(idx_dir)),
                                    "train")
-  assert tfds_import.prepared_format("mnist", str(tfds_dir)) == "array_record"
+  assert tfds_offline.prepared_format("mnist", str(tfds_dir)) == "array_record"
   np.testing.assert_array_equal(_sorted_rows(images, labels), _sorted_rows(*arrays["train"]))
 
 
 def test_preparing_without_tensorflow_names_the_extra(tiny, tmp_path, monkeypatch):
-  from jaxgan import tfds_import  # pylint: disable=import-outside-toplevel
+  from jaxgan.data import tfds_offline  # pylint: disable=import-outside-toplevel
   monkeypatch.setitem(sys.modules, "tensorflow", None)  # `import tensorflow` now fails.
   with pytest.raises(DataError, match=r"needs TensorFlow: pip install -e '\.\[prepare\]'"):
-    tfds_import.prepare("mnist", tiny["idx_dir"], str(tmp_path))
+    tfds_offline.prepare("mnist", tiny["idx_dir"], str(tmp_path))
   assert not os.path.exists(tmp_path / "mnist")
 
 

@@ -6,13 +6,13 @@ import http.server
 import json
 import os
 import socket
-import subprocess
 import sys
 import threading
 import time
 
 import pytest
 
+from tests import processes
 from tests.conftest import REPO_ROOT
 from tests.test_data import _write_tiny_idx_dir
 
@@ -43,8 +43,8 @@ def _train(workdir, tfds_dir, mirror, timeout):
   env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", TFDS_DATA_DIR=str(tfds_dir),
              JAXGAN_TFDS_MIRROR=mirror, JAXGAN_MNIST_IDX_DIR="")
   start = time.perf_counter()
-  result = subprocess.run([*TRAIN, f"--workdir={workdir}"], cwd=REPO_ROOT, env=env,
-                          capture_output=True, text=True, timeout=timeout, check=False)
+  result = processes.run([*TRAIN, f"--workdir={workdir}"], cwd=REPO_ROOT, env=env,
+                         capture_output=True, text=True, timeout=timeout, check=False)
   return result, time.perf_counter() - start
 
 
@@ -99,16 +99,17 @@ def test_download_mnist_from_a_local_mirror_then_the_training_command_runs(mnist
 
 def test_download_of_any_tfds_dataset_by_name_fails_fast_offline_and_an_unknown_name_in_one_line(
     tmp_path):
-  from jaxgan import config as config_lib, datasets  # pylint: disable=import-outside-toplevel
+  from jaxgan.config import schema  # pylint: disable=import-outside-toplevel
+  from jaxgan.data import splits  # pylint: disable=import-outside-toplevel
   from jaxgan.errors import DataError  # pylint: disable=import-outside-toplevel
-  config = config_lib.default_config().data
+  config = schema.default_config().data
   config.dataset, config.tfds_data_dir, config.idx_dir, config.download_mirror = (
       "cifar10", str(tmp_path), "", f"http://127.0.0.1:{_closed_port()}/")
   start = time.perf_counter()
   with pytest.raises(DataError, match=r"^TFDS cifar10 is not prepared in .* cannot be downloaded "
                      r"offline \(cannot reach 127.0.0.1.*copy its folder into"):
-    datasets.load_split(config, "train")
+    splits.load_split(config, "train")
   assert time.perf_counter() - start < 30
   config.dataset = "no_such_dataset"
   with pytest.raises(DataError, match="unknown TFDS dataset 'no_such_dataset'"):
-    datasets.load_split(config, "train")
+    splits.load_split(config, "train")

@@ -3,7 +3,6 @@
 import json
 import os
 import shutil
-import subprocess
 import sys
 
 import jax
@@ -11,12 +10,16 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from experiments.configs import best, dcgan, mlp_ema, smoke
-from jaxgan import checkpoint, config_validation
-from jaxgan import data as data_lib
-from jaxgan import evaluation, gan, loop, restore, run_eval, sampling
-from jaxgan import workdir as workdir_lib
+from jaxgan.config import validation
+from jaxgan.config.presets import best, dcgan, mlp_ema, smoke
+from jaxgan.core import gan, sampling
+from jaxgan.data import batches as data_lib
 from jaxgan.errors import ConfigError
+from jaxgan.evaluation import classifier, run_eval
+from jaxgan.run import checkpoint, restore
+from jaxgan.run import workdir as workdir_lib
+from jaxgan.training import loop
+from tests import processes
 from tests.conftest import REPO_ROOT, write_tiny_idx_dir
 
 # Training runs and command-line subprocesses: in CI, not in the edit loop (-m "not slow").
@@ -58,8 +61,8 @@ def _metrics(workdir):
 
 
 def _run(module, *args):
-  return subprocess.run([sys.executable, "-m", module, *args], cwd=REPO_ROOT, capture_output=True,
-                        text=True, check=False)
+  return processes.run([sys.executable, "-m", module, *args], cwd=REPO_ROOT, capture_output=True,
+                       text=True, check=False)
 
 
 def test_training_evaluates_and_keeps_the_best_checkpoint(eval_run):
@@ -79,7 +82,7 @@ def test_training_evaluates_and_keeps_the_best_checkpoint(eval_run):
 
   (final,) = [r for r in records if "eval_final/fcd" in r]
   assert final["step"] == 40 and final["eval_final/num"] == 100
-  with open(os.path.join(workdir, run_eval.EVAL_FILE)) as f:
+  with open(os.path.join(workdir, workdir_lib.EVAL_FILE)) as f:
     saved = json.load(f)
   assert saved["step"] == 40 and saved["checkpoint"] == "latest"
   assert {k: v for k, v in saved.items() if k not in ("step", "checkpoint")} == {
@@ -98,7 +101,7 @@ def test_best_checkpoint_survives_a_resume(eval_run, idx_dir, tmp_path):
 
 def test_evaluate_command_reproduces_the_final_evaluation(eval_run):
   workdir, _ = eval_run
-  with open(os.path.join(workdir, run_eval.EVAL_FILE)) as f:
+  with open(os.path.join(workdir, workdir_lib.EVAL_FILE)) as f:
     final = json.load(f)
   result = _run("experiments.evaluate", f"--workdir={workdir}", "--num=100")
   assert result.returncode == 0, result.stderr
@@ -108,7 +111,7 @@ def test_evaluate_command_reproduces_the_final_evaluation(eval_run):
   for name, value in final.items():
     if name not in ("step", "checkpoint"):
       assert printed[name] == pytest.approx(value, rel=1e-5), name
-  with open(os.path.join(workdir, run_eval.EVAL_FILE)) as f:
+  with open(os.path.join(workdir, workdir_lib.EVAL_FILE)) as f:
     assert json.load(f) == printed
 
 
@@ -147,7 +150,7 @@ def test_evaluate_flags_pick_the_checkpoint_sampling_noise_and_kid_subsets(eval_
                                             best=which == "--best")
   assert (printed["step"], printed["checkpoint"]) == (
       int(state.step), "step" if which == "--step=20" else "best")
-  evaluator = evaluation.load_evaluator()
+  evaluator = classifier.load_evaluator()
   expected = run_eval.evaluate_state(
       sampling.Sampler(spec, "running", config.seed), state, run_eval.eval_key(5), 50, evaluator,
       run_eval.load_reference(evaluator, config.data), kid_subsets=3)
@@ -201,7 +204,7 @@ def test_ema_update_in_the_step(idx_dir):
 def test_improved_configs_are_valid_and_evaluate(get_config):
   config = get_config()
   config.data.idx_dir = "/some/dir"
-  config_validation.validate(config)
+  validation.validate(config)
   assert config.ema_decay > 0 and config.eval_every_steps > 0 and config.eval_final_num == 10_000
 
 
@@ -210,7 +213,7 @@ def test_validate_rejects_negative_eval_final_num():
   config.data.idx_dir = "/some/dir"
   config.eval_final_num = -1
   with pytest.raises(ConfigError, match=r"config.eval_final_num: got -1, expected an integer >= 0"):
-    config_validation.validate(config)
+    validation.validate(config)
 
 
 def test_ema_decay_is_capped_at_ema_decay_late_in_training(idx_dir):

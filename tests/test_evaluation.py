@@ -3,7 +3,6 @@
 import json
 import os
 import pathlib
-import subprocess
 import sys
 
 import jax
@@ -11,9 +10,11 @@ import numpy as np
 import pytest
 import scipy.linalg
 
-from experiments.configs import mlp_gan
-from jaxgan import evaluation, feature_metrics, idx, run_eval
+from jaxgan.config.presets import mlp_gan
+from jaxgan.data import idx
 from jaxgan.errors import JaxganError
+from jaxgan.evaluation import classifier, feature_metrics, run_eval
+from tests import processes
 from tests.conftest import REPO_ROOT, skip_or_fail, write_idx, write_tiny_idx_dir
 
 
@@ -230,38 +231,38 @@ def test_precision_recall_of_disjoint_sets_is_zero():
 # --- the evaluator network ---------------------------------------------------------------------
 
 def test_features_and_logits_accepts_uint8_and_unit_floats_in_batches():
-  evaluator = evaluation.init_evaluator(jax.random.PRNGKey(0))
+  evaluator = classifier.init_evaluator(jax.random.PRNGKey(0))
   images = np.random.default_rng(9).integers(0, 256, size=(25, 28, 28, 1), dtype=np.uint8)
-  feats, logits = evaluation.features_and_logits(evaluator, images, batch_size=10)
-  assert feats.shape == (25, evaluation.FEATURE_DIM) and logits.shape == (25, 10)
-  feats_f, logits_f = evaluation.features_and_logits(evaluator, images / np.float32(255),
+  feats, logits = classifier.features_and_logits(evaluator, images, batch_size=10)
+  assert feats.shape == (25, classifier.FEATURE_DIM) and logits.shape == (25, 10)
+  feats_f, logits_f = classifier.features_and_logits(evaluator, images / np.float32(255),
                                                      batch_size=32)
   np.testing.assert_allclose(feats_f, feats, rtol=1e-5, atol=1e-5)
   np.testing.assert_allclose(logits_f, logits, rtol=1e-5, atol=1e-5)
 
 
 def test_save_and_load_round_trip_and_sha256_check(tmp_path):
-  evaluator = evaluation.init_evaluator(jax.random.PRNGKey(1))
-  record = evaluation.save_evaluator(evaluator, str(tmp_path), dict(test_accuracy=0.5))
-  loaded = evaluation.load_evaluator(str(tmp_path))
+  evaluator = classifier.init_evaluator(jax.random.PRNGKey(1))
+  record = classifier.save_evaluator(evaluator, str(tmp_path), dict(test_accuracy=0.5))
+  loaded = classifier.load_evaluator(str(tmp_path))
   equal = jax.tree.map(np.array_equal, evaluator.params, loaded.params)
   assert all(jax.tree.leaves(equal))
-  assert json.loads((tmp_path / evaluation.INFO_FILE).read_text())["sha256"] == record["sha256"]
-  weights = tmp_path / evaluation.WEIGHTS_FILE
+  assert json.loads((tmp_path / classifier.INFO_FILE).read_text())["sha256"] == record["sha256"]
+  weights = tmp_path / classifier.WEIGHTS_FILE
   raw = bytearray(weights.read_bytes())
   raw[-1] ^= 1
   weights.write_bytes(bytes(raw))
   with pytest.raises(JaxganError, match="sha256"):
-    evaluation.load_evaluator(str(tmp_path))
+    classifier.load_evaluator(str(tmp_path))
 
 
 def test_load_evaluator_missing_files_is_a_clear_error(tmp_path):
   with pytest.raises(JaxganError, match="train_evaluator"):
-    evaluation.load_evaluator(str(tmp_path))
+    classifier.load_evaluator(str(tmp_path))
 
 
 def test_shipped_weights_load():
-  evaluator = evaluation.load_evaluator()
+  evaluator = classifier.load_evaluator()
   assert set(evaluator.params) == {"conv1", "conv2", "fc", "out"}
 
 
@@ -269,17 +270,17 @@ def test_shipped_weights_load():
 
 @pytest.fixture(scope="module")
 def shipped_evaluator():
-  return evaluation.load_evaluator()
+  return classifier.load_evaluator()
 
 
 @pytest.mark.slow
 def test_shipped_weights_reach_their_accuracy(mnist_idx_dir, shipped_evaluator):
-  with open(os.path.join(evaluation.WEIGHTS_DIR, evaluation.INFO_FILE)) as f:
+  with open(os.path.join(classifier.WEIGHTS_DIR, classifier.INFO_FILE)) as f:
     info = json.load(f)
-  assert info["sha256"] == evaluation.sha256_of(
-      os.path.join(evaluation.WEIGHTS_DIR, evaluation.WEIGHTS_FILE))
+  assert info["sha256"] == classifier.sha256_of(
+      os.path.join(classifier.WEIGHTS_DIR, classifier.WEIGHTS_FILE))
   images, labels = idx.read_idx_split(mnist_idx_dir, "test")
-  _, logits = evaluation.features_and_logits(shipped_evaluator, images)
+  _, logits = classifier.features_and_logits(shipped_evaluator, images)
   accuracy = np.mean(np.argmax(logits, axis=1) == labels)
   assert accuracy >= 0.992
   assert accuracy == pytest.approx(info["test_accuracy"], abs=2e-4)
@@ -298,11 +299,11 @@ def test_degraded_sets_score_worse_than_real(mnist_idx_dir, shipped_evaluator):
   reference = run_eval.load_reference(shipped_evaluator, data_config)
   train_images, train_labels = idx.read_idx_split(mnist_idx_dir, "train")
   heldout, heldout_labels = train_images[-10_000:], train_labels[-10_000:]
-  real = evaluation.evaluate_images(shipped_evaluator, heldout[:2000], reference, kid_subsets=5)
+  real = classifier.evaluate_images(shipped_evaluator, heldout[:2000], reference, kid_subsets=5)
   assert real["fcd_ratio"] == pytest.approx(1.0) and real["recall_ratio"] == pytest.approx(1.0)
   assert 1 < real["fcd"] < 10 and real["mnist_score"] > 9.5 and real["precision"] > 0.7
   num = 5000
-  real_features, _ = evaluation.features_and_logits(shipped_evaluator, heldout[:num])
+  real_features, _ = classifier.features_and_logits(shipped_evaluator, heldout[:num])
   real_fcd = feature_metrics.fcd(real_features, reference.test_features)
   degraded = {
       "dropped class": heldout[heldout_labels != 0][:num],
@@ -310,12 +311,12 @@ def test_degraded_sets_score_worse_than_real(mnist_idx_dir, shipped_evaluator):
       "repeats": np.tile(heldout[:num // 50], (50, 1, 1, 1)),
   }
   for name, images in degraded.items():
-    feats, _ = evaluation.features_and_logits(shipped_evaluator, images)
+    feats, _ = classifier.features_and_logits(shipped_evaluator, images)
     assert feature_metrics.fcd(feats, reference.test_features) > 2 * real_fcd, name
 
 
 def test_random_shift_translates_each_image():
-  from experiments import train_evaluator
+  from jaxgan.cli import train_evaluator
   images = np.zeros((16, 28, 28, 1), np.uint8)
   images[:, 14, 14, 0] = 255
   shifted = np.asarray(train_evaluator.random_shift(jax.random.PRNGKey(0), images, 2))
@@ -331,28 +332,28 @@ def test_train_evaluator_writes_the_datasets_own_evaluator(tmp_path, dataset):
   """One short epoch on tiny IDX files: the weights and their record under the dataset's file names,
   loadable by name; evaluations of that dataset read them."""
   idx_dir = write_tiny_idx_dir(tmp_path / "idx", 256)
-  result = subprocess.run(
+  result = processes.run(
       [sys.executable, "-m", "experiments.train_evaluator", f"--dataset={dataset}",
        f"--idx_dir={idx_dir}", "--epochs=1", f"--output={tmp_path / 'weights'}"],
       cwd=REPO_ROOT, capture_output=True, text=True, check=False)
   assert result.returncode == 0, result.stderr
-  weights_file, info_file = evaluation.evaluator_files(dataset)
+  weights_file, info_file = classifier.evaluator_files(dataset)
   assert weights_file == ("evaluator.msgpack" if dataset == "mnist"
                           else "evaluator_fashion_mnist.msgpack")
   record = json.loads((tmp_path / "weights" / info_file).read_text())
   assert record["dataset"] == dataset and record["command"].startswith(
       f"python -m experiments.train_evaluator --dataset={dataset} ")
-  assert evaluation.has_evaluator(dataset, str(tmp_path / "weights"))
-  evaluation.load_evaluator(str(tmp_path / "weights"), dataset=dataset)
+  assert classifier.has_evaluator(dataset, str(tmp_path / "weights"))
+  classifier.load_evaluator(str(tmp_path / "weights"), dataset=dataset)
   with pytest.raises(JaxganError, match=f"train_evaluator --dataset={dataset}"):
-    evaluation.load_evaluator(str(tmp_path / "idx"), dataset=dataset)
+    classifier.load_evaluator(str(tmp_path / "idx"), dataset=dataset)
 
 
 def test_train_evaluator_refuses_a_dataset_of_one_class(tmp_path):
   idx_dir = write_tiny_idx_dir(tmp_path, 64)
   for split in ("train", "t10k"):
     write_idx(tmp_path / f"{split}-labels-idx1-ubyte.gz", np.zeros(64, np.uint8))
-  result = subprocess.run(
+  result = processes.run(
       [sys.executable, "-m", "experiments.train_evaluator", f"--idx_dir={idx_dir}", "--epochs=1",
        f"--output={tmp_path / 'weights'}"], cwd=REPO_ROOT, capture_output=True, text=True)
   assert result.returncode == 2 and result.stderr.strip().splitlines() == [
@@ -364,10 +365,10 @@ def test_train_evaluator_refuses_a_dataset_of_one_class(tmp_path):
 @pytest.mark.parametrize("image_shape, num_classes", [((28, 28, 1), 10), ((32, 32, 3), 4),
                                                       ((64, 48, 3), 12)])
 def test_the_evaluator_takes_any_image_shape_and_number_of_classes(image_shape, num_classes):
-  evaluator = evaluation.init_evaluator(jax.random.PRNGKey(0), image_shape, num_classes)
-  features, logits = evaluation.features_and_logits(
+  evaluator = classifier.init_evaluator(jax.random.PRNGKey(0), image_shape, num_classes)
+  features, logits = classifier.features_and_logits(
       evaluator, np.zeros((3, *image_shape), np.uint8), batch_size=4)
-  assert features.shape == (3, evaluation.FEATURE_DIM) and logits.shape == (3, num_classes)
+  assert features.shape == (3, classifier.FEATURE_DIM) and logits.shape == (3, num_classes)
 
 
 @pytest.mark.slow
@@ -375,10 +376,10 @@ def test_the_shipped_fashion_mnist_evaluator_reaches_its_accuracy():
   fashion_dir = os.environ.get("JAXGAN_FASHION_MNIST_IDX_DIR", "/usr/share/datasets/fashion-mnist")
   if not os.path.isfile(os.path.join(fashion_dir, "t10k-images-idx3-ubyte.gz")):
     skip_or_fail(f"no Fashion-MNIST IDX files in {fashion_dir}")
-  info = json.loads((pathlib.Path(evaluation.WEIGHTS_DIR) /
-                     evaluation.evaluator_files("fashion_mnist")[1]).read_text())
+  info = json.loads((pathlib.Path(classifier.WEIGHTS_DIR) /
+                     classifier.evaluator_files("fashion_mnist")[1]).read_text())
   images, labels = idx.read_idx_split(fashion_dir, "test")
-  _, logits = evaluation.features_and_logits(
-      evaluation.load_evaluator(dataset="fashion_mnist"), images)
+  _, logits = classifier.features_and_logits(
+      classifier.load_evaluator(dataset="fashion_mnist"), images)
   accuracy = np.mean(np.argmax(logits, axis=1) == labels)
   assert accuracy >= 0.9 and accuracy == pytest.approx(info["test_accuracy"], abs=2e-4)

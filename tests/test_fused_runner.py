@@ -5,8 +5,8 @@ import json
 import jax
 import pytest
 
-from jaxgan import loop
 from jaxgan.errors import ConfigError
+from jaxgan.training import loop
 from tests.state_compare import assert_same_state
 from tests.test_runner import STEPS_PER_EPOCH, _smoke_config
 

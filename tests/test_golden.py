@@ -12,9 +12,10 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from experiments.configs import mlp_gan
-from jaxgan import data as data_lib
-from jaxgan import gan, rng
+from jaxgan import rng
+from jaxgan.config.presets import mlp_gan
+from jaxgan.core import gan, step_fns
+from jaxgan.data import batches as data_lib
 from tests.reference import golden
 
 # Measured: losses agree within 2e-7 relative, parameters within 5.4e-7 absolute. The largest gaps are
@@ -120,7 +121,7 @@ def test_make_train_steps_on_device_dataset():
   images = jax.device_put(rng.integers(0, 256, (num_examples, 28, 28, 1), dtype=np.uint8))
   labels = jax.device_put(rng.integers(0, 10, (num_examples,), dtype=np.int32))
   steps_per_epoch = data_lib.steps_per_epoch(num_examples, batch_size)
-  train_steps = gan.make_train_steps(spec, batch_size, steps_per_epoch)
+  train_steps = step_fns.make_train_steps(spec, batch_size, steps_per_epoch)
   orders = data_lib.epoch_orders(jax.random.PRNGKey(0), 0, num_examples)
   d_before = jax.tree.map(np.asarray, state.d_params)
   for _ in range(steps_per_epoch):
@@ -151,7 +152,7 @@ def test_each_fused_step_is_gan_update_on_its_batch_with_its_own_noise(condition
     noise_key = jax.random.fold_in(rng.stream_key(state.key, rng.NOISE), step)
     z_BxZ = jax.random.normal(noise_key, (batch_size, spec.latent_dim))
     expected, _ = update(spec, expected, real_B, labels_N[idx_B] if conditional else None, z_BxZ)
-  train_steps = gan.make_train_steps(spec, batch_size, num_examples // batch_size)
+  train_steps = step_fns.make_train_steps(spec, batch_size, num_examples // batch_size)
   fused, metrics = train_steps(state, jnp.asarray(images_N), jnp.asarray(labels_N), orders_2xN, 2)
   chex.assert_shape(metrics["g_loss"], (2,))
   chex.assert_trees_all_close(fused, expected, rtol=1e-5, atol=1e-6)

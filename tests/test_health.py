@@ -6,9 +6,10 @@ import jax
 import numpy as np
 import pytest
 
-from experiments.configs import smoke
-from jaxgan import gan, health, loop, sampling
+from jaxgan.config.presets import smoke
+from jaxgan.core import gan, sampling
 from jaxgan.errors import JaxganError
+from jaxgan.training import health, loop
 from tests.conftest import write_idx
 
 

@@ -3,17 +3,19 @@
 import json
 import logging
 import os
-import subprocess
 import sys
 
 import numpy as np
 import pytest
 from PIL import Image
 
-from experiments.configs import cgan as cgan_config
-from jaxgan import config as config_lib
-from jaxgan import datasets, image_folder, loop, run_eval
+from jaxgan.config import schema
+from jaxgan.config.presets import cgan as cgan_config
+from jaxgan.data import image_folder, splits
 from jaxgan.errors import ConfigError, DataError
+from jaxgan.evaluation import run_eval
+from jaxgan.training import loop
+from tests import processes
 from tests.conftest import REPO_ROOT
 
 
@@ -75,10 +77,10 @@ def test_folder_errors_are_one_line(tmp_path):
   (tmp_path / "bad" / "x.jpg").write_bytes(b"junk")
   with pytest.raises(DataError, match="none of its 1 image files could be read"):
     image_folder.read_folder(str(tmp_path / "bad"))
-  config = config_lib.default_config().data
+  config = schema.default_config().data
   config.source, config.folder = "folder", str(tmp_path / "bad")
   with pytest.raises(DataError, match="no test split"):
-    datasets.load_split(config, "test")
+    splits.load_split(config, "test")
 
 
 @pytest.mark.slow
@@ -90,7 +92,7 @@ def test_rgb_folder_trains_the_conditional_dcgan_and_generate_writes_nx32x32x3(t
       _save(str(tmp_path / "images" / name / f"{i}.png"), image)
   workdir = tmp_path / "run"
   env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
-  train = subprocess.run(
+  train = processes.run(
       [sys.executable, "-m", "experiments.mnist_gan", "--config=experiments/configs/cgan.py",
        f"--workdir={workdir}", "--config.data.source=folder",
        f"--config.data.folder={tmp_path / 'images'}", "--config.num_steps=3",
@@ -103,14 +105,14 @@ def test_rgb_folder_trains_the_conditional_dcgan_and_generate_writes_nx32x32x3(t
   with Image.open(workdir / "samples" / "step_0000003.png") as grid:
     assert grid.mode == "RGB"
   out = tmp_path / "samples.npy"
-  generate = subprocess.run(
+  generate = processes.run(
       [sys.executable, "-m", "experiments.generate", f"--workdir={workdir}", "--num=5",
        f"--output={out}", "--label=1"],
       cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=300, check=False)
   assert generate.returncode == 0, generate.stderr[-3000:]
   samples = np.load(out)
   assert samples.shape == (5, 32, 32, 3) and samples.dtype == np.uint8
-  walk = subprocess.run(
+  walk = processes.run(
       [sys.executable, "-m", "experiments.generate", f"--workdir={workdir}", "--num=4",
        f"--output={tmp_path / 'walk.gif'}", "--interpolate"],
       cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=300, check=False)
@@ -118,8 +120,8 @@ def test_rgb_folder_trains_the_conditional_dcgan_and_generate_writes_nx32x32x3(t
   for name in ("walk.gif", "walk.png", "run/samples/progress.gif"):
     with Image.open(tmp_path / name) as picture:
       assert picture.convert("RGB").getextrema() != picture.convert("L").convert("RGB").getextrema()
-  evaluate = subprocess.run([sys.executable, "-m", "experiments.evaluate", f"--workdir={workdir}"],
-                            cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=300)
+  evaluate = processes.run([sys.executable, "-m", "experiments.evaluate", f"--workdir={workdir}"],
+                           cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=300)
   assert evaluate.returncode == 2 and evaluate.stderr.strip().splitlines() == [
       f"error: no evaluator for the images in {tmp_path / 'images'}; with class subfolders, "
       f"python -m experiments.train_evaluator --folder={tmp_path / 'images'} trains one (into "
@@ -137,7 +139,7 @@ def test_a_labelled_folder_gets_its_own_evaluator_and_its_runs_are_evaluated_wit
       image = np.clip(rng.normal(colour, 25, (32, 32, 3)), 0, 255).astype(np.uint8)
       _save(str(folder / name / f"{i:02d}.png"), image)
   env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
-  trained = subprocess.run(
+  trained = processes.run(
       [sys.executable, "-m", "experiments.train_evaluator", f"--folder={folder}", "--epochs=4",
        "--batch_size=16"], cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=300)
   assert trained.returncode == 0, trained.stderr[-3000:]
@@ -154,12 +156,12 @@ def test_a_labelled_folder_gets_its_own_evaluator_and_its_runs_are_evaluated_wit
   final = json.loads((workdir / "eval.json").read_text())
   assert final["num"] == 30 and final["real_fcd"] > 0 and final["fcd"] > final["real_fcd"]
   assert 0.0 <= final["label_accuracy"] <= 1.0
-  evaluate = subprocess.run(
+  evaluate = processes.run(
       [sys.executable, "-m", "experiments.evaluate", f"--workdir={workdir}", "--num=30"],
       cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=300)
   assert evaluate.returncode == 0, evaluate.stderr[-3000:]
   assert json.loads(evaluate.stdout.strip().splitlines()[-1])["fcd"] == pytest.approx(final["fcd"])
-  resized = config_lib.default_config().data
+  resized = schema.default_config().data
   resized.update(source="folder", folder=str(folder), image_size=16)
   with pytest.raises(ConfigError, match="^the evaluator classifies 32x32x3 images, the run's are "
                      "16x16x3; set --config.data.image_size"):
@@ -169,7 +171,7 @@ def test_a_labelled_folder_gets_its_own_evaluator_and_its_runs_are_evaluated_wit
 def test_an_unlabelled_folder_has_no_evaluator_to_train(tmp_path):
   for i in range(8):
     _save(str(tmp_path / f"{i}.png"), np.full((8, 8), 30 * i, np.uint8))
-  result = subprocess.run(
+  result = processes.run(
       [sys.executable, "-m", "experiments.train_evaluator", f"--folder={tmp_path}", "--epochs=1"],
       cwd=REPO_ROOT, capture_output=True, text=True, timeout=300)
   assert result.returncode == 2 and result.stderr.strip().splitlines() == [

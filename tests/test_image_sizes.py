@@ -6,9 +6,10 @@ import numpy as np
 import pytest
 from flax import nnx
 
-from experiments.configs import dcgan as dcgan_config
-from experiments.configs import mlp_gan
-from jaxgan import gan, models
+from jaxgan import models
+from jaxgan.config.presets import dcgan as dcgan_config
+from jaxgan.config.presets import mlp_gan
+from jaxgan.core import gan, step_fns
 from jaxgan.errors import ConfigError
 from jaxgan.models import dcgan
 
@@ -73,7 +74,7 @@ def test_models_at_32_and_64_pixels_train(name, side, channels, conditional):
   images = np.zeros((num, *shape), np.uint8)
   images[:, side // 4: 3 * side // 4, side // 4: 3 * side // 4] = 200
   labels = np.arange(num, dtype=np.int32) % 3
-  step = gan.make_train_steps(spec, batch, num // batch)
+  step = step_fns.make_train_steps(spec, batch, num // batch)
   orders = jnp.stack([jnp.arange(num)] * 2)
   g_before = jax.tree.map(np.array, state.g_params)
   d_reals, d_fakes = [], []

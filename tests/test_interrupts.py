@@ -7,30 +7,33 @@ one line, exit 130, no traceback.
 
 import os
 import signal
-import subprocess
 import sys
 import time
 
 import pytest
 
-from jaxgan import stop_signals
-from jaxgan import workdir as workdir_lib
-from jaxgan import workdir
+from jaxgan.run import workdir
+from jaxgan.run import workdir as workdir_lib
+from jaxgan.training import stop_signals
+from tests import processes
 from tests.conftest import REPO_ROOT
 
 TIMEOUT = 400  # Seconds for one CLI run on a busy 2-core machine.
 NUM_STEPS, EVERY = 40, 20
 
 
-def _run(module: str, args, faults: str = "", **popen) -> subprocess.Popen:
+def _run(module: str, args, faults: str = "") -> processes.Process:
+  """The command in its own process group, with the default SIGINT disposition whatever pytest
+  inherited (tests/processes.py), killed with its group when the test or module fixture ends."""
   env = dict(os.environ, JAXGAN_TEST_FAULTS=faults)
-  return subprocess.Popen([sys.executable, "-m", module, *map(str, args)], cwd=REPO_ROOT, env=env,
-                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **popen)
+  return processes.start([sys.executable, "-m", module, *map(str, args)], cwd=REPO_ROOT, env=env,
+                         stdout=processes.PIPE, stderr=processes.PIPE, text=True)
 
 
-def _finish(process: subprocess.Popen) -> tuple[int, list[str]]:
-  """(exit code, stderr lines as last drawn: a progress bar redraws a line after a carriage return)."""
-  _, stderr = process.communicate(timeout=TIMEOUT)
+def _finish(process: processes.Process) -> tuple[int, list[str]]:
+  """(exit code, stderr lines as last drawn: a progress bar redraws a line after a carriage return);
+  a timeout kills the command's group and fails."""
+  _, stderr = processes.communicate(process, timeout=TIMEOUT)
   return process.returncode, [line.split("\r")[-1].strip() for line in stderr.split("\n")
                               if line.split("\r")[-1].strip()]
 
@@ -90,13 +93,17 @@ def test_a_second_ctrl_c_during_that_save_exits_at_once_and_the_rerun_resumes(in
   assert interrupted_training["after_rerun"] == ["15", "20", str(NUM_STEPS)]  # No temporary folder.
 
 
+# Each command, if the Ctrl-C did not stop it, would fail at once on a missing folder: none trains.
 @pytest.mark.parametrize("module,args", [
-    ("experiments.generate", ["--workdir=unused"]),
-    ("experiments.evaluate", ["--workdir=unused"]),
-    ("experiments.sweep", ["--sweep=seed=1,2", "--workdir=unused"]),
-    ("experiments.import_mnist", ["--idx_dir=unused"]),
+    ("experiments.generate", ["--workdir={missing}"]),
+    ("experiments.evaluate", ["--workdir={missing}"]),
+    ("experiments.sweep", ["--config=experiments/configs/smoke.py", "--sweep=seed=1,2",
+                           "--workdir={tmp}/sweep", "--config.data.source=idx",
+                           "--config.data.idx_dir={missing}"]),
+    ("experiments.import_mnist", ["--idx_dir={missing}", "--tfds_data_dir={tmp}/tfds"]),
 ])
-def test_ctrl_c_in_a_command_is_one_line_and_exit_130(module, args):
+def test_ctrl_c_in_a_command_is_one_line_and_exit_130(module, args, tmp_path):
+  args = [arg.format(missing=tmp_path / "missing", tmp=tmp_path) for arg in args]
   code, lines = _finish(_run(module, args, "SIGINT@command"))
   assert (code, lines) == (130, ["stopped by Ctrl-C"])
 
@@ -108,11 +115,13 @@ def test_ctrl_c_in_a_sweep_stops_its_variants_after_saving(tiny_idx_dir, tmp_pat
           "--config.data.source=idx", f"--config.data.idx_dir={tiny_idx_dir}",
           "--config.num_steps=100000", "--config.checkpoint_every_steps=10",
           "--config.eval_final_num=16"]
-  sweep = _run("experiments.sweep", args, start_new_session=True)
+  sweep = _run("experiments.sweep", args)  # It leads its own process group, as a terminal's job.
   ckpt_dir = tmp_path / "seed=1" / workdir_lib.LATEST_DIR
   deadline = time.monotonic() + TIMEOUT
   while not stop_signals.complete_steps(ckpt_dir):  # The variant is in its training loop.
-    assert sweep.poll() is None and time.monotonic() < deadline, _finish(sweep)
+    if sweep.poll() is not None or time.monotonic() > deadline:
+      processes.kill(sweep)  # Not left training its 100000 steps while the failure is reported.
+      pytest.fail(f"no checkpoint of the first variant in {TIMEOUT} s: {_finish(sweep)}")
     time.sleep(0.1)
   os.killpg(sweep.pid, signal.SIGINT)
   code, lines = _finish(sweep)

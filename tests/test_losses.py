@@ -6,7 +6,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from jaxgan import losses
+from jaxgan.core import losses
 
 # The tutorial's worked example (its hand computation and PyTorch's BCELoss give 0.7136848).
 PROBS = np.array([[0.8172, 0.8648, 0.4122],

@@ -8,9 +8,10 @@ import numpy as np
 import pytest
 from flax import nnx
 
-from experiments.configs import dcgan as dcgan_config
-from experiments.configs import mlp_gan
-from jaxgan import gan, models
+from jaxgan import models
+from jaxgan.config.presets import dcgan as dcgan_config
+from jaxgan.config.presets import mlp_gan
+from jaxgan.core import gan
 from jaxgan.models import layers
 
 IMAGE_SHAPE = (28, 28, 1)

@@ -14,7 +14,6 @@ import re
 import signal
 import socket
 import struct
-import subprocess
 import sys
 import time
 
@@ -22,7 +21,8 @@ import jax
 import numpy as np
 import pytest
 
-from jaxgan import restore
+from jaxgan.run import restore
+from tests import processes
 from tests.conftest import REPO_ROOT
 from tests.state_compare import assert_same_state
 
@@ -77,14 +77,12 @@ def _processes(command: list[str], num_processes: int, devices_per_process: int,
     for i in range(num_processes):
       logs.append(open(f"{log_prefix}{i}.log", "w"))
       flags = multihost + [f"--process_id={i}"] if multihost else []
-      procs.append(subprocess.Popen(command + flags, cwd=REPO_ROOT, env=env, stdout=logs[-1],
-                                    stderr=subprocess.STDOUT))
+      procs.append(processes.start(command + flags, cwd=REPO_ROOT, env=env, stdout=logs[-1],
+                                   stderr=processes.STDOUT))
     yield procs
   finally:
     for p in procs:
-      if p.poll() is None:
-        p.kill()
-      p.wait()
+      processes.kill(p)  # With its process group.
     for log in logs:
       log.close()
 
@@ -193,7 +191,7 @@ def test_sigterm_to_one_process_stops_both_at_one_saved_step_and_the_resume_is_e
       assert time.monotonic() < deadline, _log_tails(log_prefix, 2)
       time.sleep(0.05)
     procs[1].send_signal(signal.SIGTERM)
-    codes = [p.wait(timeout=max(1.0, deadline - time.monotonic())) for p in procs]
+    codes = [processes.wait(p, timeout=max(1.0, deadline - time.monotonic())) for p in procs]
   assert codes == [0, 0], _log_tails(log_prefix, 2)
   with open(f"{log_prefix}0.log") as f:
     (stopped_at,) = map(int, re.findall(r"stopped by SIGTERM at step (\d+): checkpoint saved",
@@ -210,7 +208,7 @@ def test_sigterm_to_one_process_stops_both_at_one_saved_step_and_the_resume_is_e
 
 
 def test_incomplete_multihost_flags_exit_2_with_one_line(tmp_path):
-  result = subprocess.run(
+  result = processes.run(
       [sys.executable, "-m", "experiments.mnist_gan", "--config=experiments/configs/smoke.py",
        f"--workdir={tmp_path}", "--num_processes=2"],
       cwd=REPO_ROOT, env=dict(os.environ, JAX_PLATFORMS="cpu"), capture_output=True, text=True,

@@ -6,8 +6,7 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
-from tests.conftest import REPO_ROOT
-from tests.conftest import write_tiny_idx_dir
+from tests.conftest import REPO_ROOT, write_tiny_idx_dir
 
 NOTEBOOK = REPO_ROOT / "notebooks" / "mnist_gan_colab.ipynb"
 

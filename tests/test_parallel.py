@@ -9,10 +9,12 @@ import jax
 import numpy as np
 import pytest
 
-from experiments.configs import dcgan, smoke
-from jaxgan import data as data_lib
-from jaxgan import gan, loop, parallel, rng
+from jaxgan import parallel, rng
+from jaxgan.config.presets import dcgan, smoke
+from jaxgan.core import gan, step_fns
+from jaxgan.data import batches as data_lib
 from jaxgan.errors import ConfigError
+from jaxgan.training import loop
 from tests.state_compare import assert_same_state, max_abs_diff
 
 IMAGE_SHAPE = (28, 28, 1)
@@ -118,7 +120,7 @@ def _train(initial, spec, mesh, num_steps):
   steps_per_epoch = data_lib.steps_per_epoch(NUM_IMAGES, BATCH)
   state = jax.device_put(initial, parallel.replicated(mesh))
   images, labels = parallel.put_replicated(mesh, images_N), parallel.put_replicated(mesh, labels_N)
-  step_fn = gan.make_train_steps(spec, BATCH, steps_per_epoch, parallel.batch_sharding(mesh))
+  step_fn = step_fns.make_train_steps(spec, BATCH, steps_per_epoch, parallel.batch_sharding(mesh))
   for step in range(num_steps):
     if step % steps_per_epoch == 0:
       orders_2xN = parallel.put_replicated(mesh, np.asarray(data_lib.epoch_orders(

@@ -3,7 +3,6 @@
 import dataclasses
 import functools
 import json
-import subprocess
 import sys
 
 import chex
@@ -12,9 +11,11 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from experiments.configs import smoke
-from jaxgan import data as data_lib
-from jaxgan import gan, rng
+from jaxgan import rng
+from jaxgan.config.presets import smoke
+from jaxgan.core import gan, step_fns
+from jaxgan.data import batches as data_lib
+from tests import processes
 from tests.conftest import REPO_ROOT
 
 NUM_EXAMPLES = 72  # Batch 16: 4 steps an epoch, 8 examples dropped.
@@ -35,7 +36,7 @@ def _setup(dtype="float32"):
 
 def test_fused_steps_equal_single_steps_across_epoch_boundaries():
   config, state, spec, images, labels, steps_per_epoch, orders = _setup()
-  train_steps = gan.make_train_steps(spec, config.batch_size, steps_per_epoch)
+  train_steps = step_fns.make_train_steps(spec, config.batch_size, steps_per_epoch)
   single_state = jax.tree.map(jnp.copy, state)
   single_losses = []
   for step in range(6):  # Steps 0-5: the second call spans the epoch 0 -> 1 boundary.
@@ -55,7 +56,7 @@ def test_fused_steps_equal_single_steps_across_epoch_boundaries():
 def test_train_steps_refuse_more_steps_than_an_epoch():
   config, state, spec, images, labels, _, orders = _setup()
   with pytest.raises(ValueError, match=r"steps_per_call must be in \[1, 4\], got 5"):
-    gan.make_train_steps(spec, config.batch_size, 4)(state, images, labels, orders[0], 5)
+    step_fns.make_train_steps(spec, config.batch_size, 4)(state, images, labels, orders[0], 5)
 
 
 def test_select_skip_equals_the_cond_skip():
@@ -77,12 +78,12 @@ def test_select_skip_equals_the_cond_skip():
 
 def test_steps_per_call_default_is_one_step_on_cpu():
   assert smoke.get_config().steps_per_call == 0
-  assert gan.default_steps_per_call(937) == (1 if jax.default_backend() == "cpu" else 50)
+  assert step_fns.default_steps_per_call(937) == (1 if jax.default_backend() == "cpu" else 50)
 
 
 def test_bfloat16_trains_and_keeps_float32_params():
   config, state, spec, images, labels, steps_per_epoch, orders = _setup("bfloat16")
-  train_steps = gan.make_train_steps(spec, config.batch_size, steps_per_epoch)
+  train_steps = step_fns.make_train_steps(spec, config.batch_size, steps_per_epoch)
   d_losses = []
   for epoch in range(6):
     state, metrics_k = train_steps(state, images, labels, orders[epoch % 3], steps_per_epoch)
@@ -97,7 +98,7 @@ def test_bfloat16_trains_and_keeps_float32_params():
 
 @pytest.mark.slow
 def test_throughput_prints_a_complete_json_record():
-  result = subprocess.run(
+  result = processes.run(
       [sys.executable, "-m", "benchmarks.throughput", "--config=experiments/configs/smoke.py",
        "--steps=4", "--repeats=1", "--steps_per_call=2", "--peak_size=128"],
       cwd=REPO_ROOT, capture_output=True, text=True, timeout=300, check=True)

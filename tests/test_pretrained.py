@@ -2,15 +2,17 @@
 
 import json
 import os
-import subprocess
 import sys
 
 import jax
 import numpy as np
 import pytest
 
-from jaxgan import evaluation, pretrained, restore, run_eval, sampling
+from jaxgan.core import sampling
 from jaxgan.errors import ConfigError, JaxganError
+from jaxgan.evaluation import classifier, run_eval
+from jaxgan.run import pretrained, restore
+from tests import processes
 from tests.conftest import REPO_ROOT
 from tests.test_clusters import self_conditioned_run  # noqa: F401  (a fixture)
 
@@ -53,11 +55,11 @@ def test_the_shipped_generators_load_and_sample(name):
 
 def test_generate_draws_sevens_from_the_shipped_conditional_generator(tmp_path):
   output = tmp_path / "sevens.npy"
-  result = subprocess.run([sys.executable, "-m", "experiments.generate", "--pretrained=mnist_cgan",
-                           "--label=7", "--num=200", f"--output={output}"],
-                          cwd=REPO_ROOT, capture_output=True, text=True, check=False)
+  result = processes.run([sys.executable, "-m", "experiments.generate", "--pretrained=mnist_cgan",
+                          "--label=7", "--num=200", f"--output={output}"],
+                         cwd=REPO_ROOT, capture_output=True, text=True, check=False)
   assert result.returncode == 0, result.stderr
-  _, logits_NxC = evaluation.features_and_logits(evaluation.load_evaluator(),
+  _, logits_NxC = classifier.features_and_logits(classifier.load_evaluator(),
                                                  np.load(output)[..., None])
   assert np.mean(np.argmax(logits_NxC, axis=1) == 7) > 0.9
 
@@ -70,7 +72,7 @@ def test_the_shipped_generators_reproduce_their_recorded_fcd(name, mnist_idx_dir
   config.data.source, config.data.idx_dir = "idx", mnist_idx_dir
   with open(os.path.join(pretrained.WEIGHTS_DIR, f"{name}.json")) as f:
     recorded = json.load(f)["metrics"]["fcd_n2000"]
-  evaluator = evaluation.load_evaluator()
+  evaluator = classifier.load_evaluator()
   reference = run_eval.load_reference(evaluator, config.data)
   sample = sampling.Sampler(spec, config.sampling)
   metrics = run_eval.evaluate_state(sample, state, run_eval.eval_key(0), 2000, evaluator, reference,

@@ -13,7 +13,6 @@ import os
 import re
 import shutil
 import signal
-import subprocess
 import sys
 import time
 
@@ -21,8 +20,9 @@ import jax
 import numpy as np
 import pytest
 
-from jaxgan import checkpoint, restore
-from jaxgan import workdir as workdir_lib
+from jaxgan.run import checkpoint, restore
+from jaxgan.run import workdir as workdir_lib
+from tests import processes
 from tests.conftest import REPO_ROOT, skip_or_fail
 from tests.test_runner import _assert_states_equal
 
@@ -32,32 +32,22 @@ NUM_STEPS, EVERY = 160, 10  # 12 steps an epoch on the tiny data; a checkpoint e
 KILL_STEPS, SIGTERM_STEP = (47, 93), 125  # Between checkpoints.
 TIMEOUT = 400  # Seconds for one CLI run on a busy 2-core machine.
 TMP = ".orbax-checkpoint-tmp"
-_PROCESSES: list[subprocess.Popen] = []
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _kill_leftover_processes():
-  yield
-  for process in _PROCESSES:
-    if process.poll() is None:
-      process.kill()
-      process.wait()
 
 
 class _Cli:
-  """One command in a subprocess, stderr to a file."""
+  """One command in a subprocess, stderr to a file; killed with its process group by the end of the
+  test or module fixture that started it, or by a timeout of `wait` (tests/processes.py)."""
 
   def __init__(self, args, log_path, module="experiments.mnist_gan", env=None):
     self.log_path = log_path
     with open(log_path, "w") as log:
-      self.process = subprocess.Popen(
+      self.process = processes.start(
           [sys.executable, "-m", module, *map(str, args)], cwd=REPO_ROOT,
-          stdout=subprocess.DEVNULL, stderr=log, env=env)
-    _PROCESSES.append(self.process)
+          stdout=processes.DEVNULL, stderr=log, env=env)
     self.start = time.monotonic()
 
   def wait(self, timeout=TIMEOUT) -> int:
-    return self.process.wait(timeout)
+    return processes.wait(self.process, timeout)
 
   def lines(self) -> list[str]:
     """stderr's lines, each as last drawn (progress bars redraw a line after a carriage return)."""
@@ -300,8 +290,8 @@ def damaged_runs(reference, tiny_idx_dir, tmp_path_factory):
 
     workdir = root / "disk_full"
     os.makedirs(workdir / "checkpoints")
-    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", workdir / "checkpoints"],
-                      capture_output=True, check=False).returncode == 0:
+    if processes.run(["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", workdir / "checkpoints"],
+                     capture_output=True, check=False).returncode == 0:
       mounted = workdir / "checkpoints"
       last_but_two = _steps(reference)[0]
       shutil.copytree(reference / "checkpoints" / str(last_but_two), mounted / str(last_but_two))
@@ -316,11 +306,9 @@ def damaged_runs(reference, tiny_idx_dir, tmp_path_factory):
     yield runs
   finally:
     for cli, _ in runs.values():
-      if cli.process.poll() is None:
-        cli.process.kill()
-        cli.wait()
+      processes.kill(cli.process)  # Before the unmount: none may still write there.
     if mounted is not None:
-      subprocess.run(["umount", mounted], check=False)
+      processes.run(["umount", mounted], check=False)
 
 
 @pytest.mark.parametrize("case", list(CORRUPTIONS))

@@ -1,17 +1,18 @@
-"""Resuming a workdir with another config (jaxgan.resume): refused, warned about, or allowed."""
+"""Resuming a workdir with another config (jaxgan.run.resume): refused, warned about, or allowed."""
 
 import json
 import logging
 import os
 import shutil
-import subprocess
 import sys
 
 import pytest
 
-from jaxgan import loop, resume
-from jaxgan import workdir as workdir_lib
 from jaxgan.errors import ConfigError
+from jaxgan.run import resume
+from jaxgan.run import workdir as workdir_lib
+from jaxgan.training import loop
+from tests import processes
 from tests.conftest import REPO_ROOT
 from tests.test_runner import _smoke_config
 
@@ -80,7 +81,7 @@ def test_a_finished_run_says_so_in_one_line_and_writes_nothing(workdir, tiny_idx
 
 
 def test_the_training_command_refuses_another_model_with_exit_2(workdir, tiny_idx_dir):
-  result = subprocess.run(
+  result = processes.run(
       [sys.executable, "-m", "experiments.mnist_gan", "--config=experiments/configs/smoke.py",
        f"--workdir={workdir}", "--config.data.source=idx", f"--config.data.idx_dir={tiny_idx_dir}",
        f"--config.num_steps={STEPS}", "--config.model.latent_dim=8"],

@@ -6,7 +6,6 @@ import json
 import os
 import re
 import struct
-import subprocess
 import sys
 
 import jax
@@ -16,10 +15,14 @@ import pytest
 from PIL import Image
 from tensorboardX.proto import event_pb2
 
-from experiments.configs import dcgan, mlp_gan, smoke
-from jaxgan import checkpoint, config_validation, gan, loop, restore, sampling
-from jaxgan import workdir as workdir_lib
+from jaxgan.config import validation
+from jaxgan.config.presets import dcgan, mlp_gan, smoke
+from jaxgan.core import gan, sampling
 from jaxgan.errors import CheckpointError, ConfigError
+from jaxgan.run import checkpoint, restore
+from jaxgan.run import workdir as workdir_lib
+from jaxgan.training import loop
+from tests import processes
 from tests.conftest import REPO_ROOT, TINY_IDX_IMAGES
 
 NUM_IMAGES = TINY_IDX_IMAGES
@@ -166,8 +169,8 @@ def test_sample_images_is_deterministic(smoke_run):
 
 
 def _run(module, *args, cwd=REPO_ROOT):
-  return subprocess.Popen([sys.executable, "-m", module, *args], cwd=cwd, stdout=subprocess.PIPE,
-                          stderr=subprocess.PIPE, text=True)
+  return processes.start([sys.executable, "-m", module, *args], cwd=cwd, stdout=processes.PIPE,
+                         stderr=processes.PIPE, text=True)
 
 
 def test_generate_command(smoke_run, tmp_path):
@@ -176,7 +179,8 @@ def test_generate_command(smoke_run, tmp_path):
                      f"--output={tmp_path / name}")
           for name in ("a.npy", "b.npy", "grid.png")}
   for name, process in runs.items():
-    assert process.wait() == 0, process.stderr.read()
+    _, stderr = processes.communicate(process)
+    assert process.returncode == 0, stderr
   a = np.load(tmp_path / "a.npy")
   assert a.shape == (10, 28, 28) and a.dtype == np.uint8
   assert (tmp_path / "a.npy").read_bytes() == (tmp_path / "b.npy").read_bytes()
@@ -193,7 +197,7 @@ def test_restore_run_of_a_missing_step(smoke_run):
 def test_shipped_configs_are_valid(get_config):
   config = get_config()
   config.data.idx_dir = "/some/dir"
-  config_validation.validate(config)
+  validation.validate(config)
 
 
 @pytest.mark.parametrize("name, field, value", [
@@ -206,7 +210,7 @@ def test_a_field_of_another_model_family_is_refused(name, field, value):
   setattr(config[parents[0]], leaf, value)
   with pytest.raises(ConfigError, match=rf"config.{field}: got .*, but only model "
                      rf"{'mlp' if name == 'dcgan' else 'dcgan'} reads it \(model.name is '{name}'\)"):
-    config_validation.validate(config)
+    validation.validate(config)
 
 
 @pytest.mark.parametrize("field, value, message", [
@@ -227,14 +231,14 @@ def test_validate_rejects(field, value, message):
     node = node[part]
   node[name] = value
   with pytest.raises(ConfigError, match=re.escape(message)):
-    config_validation.validate(ml_collections.ConfigDict(config))
+    validation.validate(ml_collections.ConfigDict(config))
 
 
 def test_validate_rejects_unknown_field():
   config = mlp_gan.get_config()
   config.model.depth = 3
   with pytest.raises(ConfigError, match="config.model.depth: unknown field"):
-    config_validation.validate(config)
+    validation.validate(config)
 
 
 BAD_FLAGS = [

@@ -8,8 +8,8 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from experiments.configs import smoke
-from jaxgan import gan, sampling
+from jaxgan.config.presets import smoke
+from jaxgan.core import gan, sampling
 from jaxgan.errors import ConfigError
 
 NUM_CLASSES = 5

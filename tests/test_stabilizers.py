@@ -8,10 +8,12 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from experiments.configs import dcgan, smoke
-from jaxgan import gan, loop, losses, regularizers, restore, sampling
-from jaxgan import workdir as workdir_lib
+from jaxgan.config.presets import dcgan, smoke
+from jaxgan.core import gan, losses, regularizers, sampling
 from jaxgan.models.layers import BatchNorm
+from jaxgan.run import restore
+from jaxgan.run import workdir as workdir_lib
+from jaxgan.training import loop
 from tests.test_runner import _assert_states_equal
 
 REAL = np.array([2.0, -0.5, 0.3, 1.5], np.float32)

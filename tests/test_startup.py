@@ -3,11 +3,11 @@ no traceback. The commands run at once, each in its own subprocess."""
 
 import os
 import socket
-import subprocess
 import sys
 
 import pytest
 
+from tests import processes
 from tests.conftest import REPO_ROOT
 
 TIMEOUT = 300
@@ -21,16 +21,16 @@ def _free_port() -> int:
 
 def _start(args, env_update, tmp_path, name):
   env = dict(os.environ, **env_update)
-  return subprocess.Popen([sys.executable, "-m", "experiments.mnist_gan",
-                           "--config=experiments/configs/smoke.py", f"--workdir={tmp_path / name}",
-                           *args], cwd=REPO_ROOT, env=env, stdout=subprocess.PIPE,
-                          stderr=subprocess.PIPE, text=True)
+  return processes.start([sys.executable, "-m", "experiments.mnist_gan",
+                          "--config=experiments/configs/smoke.py", f"--workdir={tmp_path / name}",
+                          *args], cwd=REPO_ROOT, env=env, stdout=processes.PIPE,
+                         stderr=processes.PIPE, text=True)
 
 
-def _results(processes) -> dict:
+def _results(started) -> dict:
   out = {}
-  for name, process in processes.items():
-    _, stderr = process.communicate(timeout=TIMEOUT)
+  for name, process in started.items():
+    _, stderr = processes.communicate(process, timeout=TIMEOUT)
     out[name] = (process.returncode, [line for line in stderr.split("\n") if line.strip()])
   return out
 

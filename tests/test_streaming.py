@@ -8,13 +8,15 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from experiments.configs import smoke
-from jaxgan import checkpoint as checkpoint_lib
-from jaxgan import config as config_lib
-from jaxgan import data as data_lib
-from jaxgan import datasets, loop, rng, sources, streaming, training_data
-from jaxgan import workdir as workdir_lib
+from jaxgan import rng
+from jaxgan.config import schema
+from jaxgan.config.presets import smoke
+from jaxgan.data import batches as data_lib
+from jaxgan.data import sources, splits, streaming, train_set
 from jaxgan.errors import DataError
+from jaxgan.run import checkpoint as checkpoint_lib
+from jaxgan.run import workdir as workdir_lib
+from jaxgan.training import loop
 from tests.state_compare import assert_same_state
 from tests.test_runner import STEPS_PER_EPOCH, _smoke_config
 
@@ -29,7 +31,7 @@ def _streamed(source, data_key, start, stop, rows=slice(None)):
 
 def test_streamed_batches_are_the_resident_ones_across_epochs(tiny_idx_dir):
   config = _smoke_config(tiny_idx_dir)
-  images_N, labels_N = datasets.load_split(config.data, "train")
+  images_N, labels_N = splits.load_split(config.data, "train")
   source = sources.open_source(config.data, "train")
   data_key = rng.stream_key(jax.random.PRNGKey(7), rng.DATA)
   epoch_orders = jax.jit(lambda epoch: data_lib.epoch_orders(data_key, epoch, len(images_N)))
@@ -67,20 +69,20 @@ def test_a_streamed_run_reaches_the_resident_run_s_state(tiny_idx_dir, tmp_path,
 
 @pytest.mark.slow
 def test_auto_streams_a_tfds_dataset_over_the_budget(caplog):
-  config = config_lib.default_config()
+  config = schema.default_config()
   config.data.resident_budget_mib = 1
   with caplog.at_level(logging.INFO, logger="jaxgan"):
-    data = training_data.load(config)
+    data = train_set.load(config)
   assert data.arrays is None and len(data.source) == 60000 and data.image_shape == (28, 28, 1)
   assert any("streaming the training set: its 44 MiB exceed the resident budget of 1 MiB"
              in r.getMessage() for r in caplog.records)
-  images_N, labels_N = datasets.load_split(config.data, "train")
+  images_N, labels_N = splits.load_split(config.data, "train")
   idx_B = np.array([59999, 3, 17, 3])
   images_B, labels_B = data.source.read(idx_B)
   np.testing.assert_array_equal(images_B, images_N[idx_B])
   np.testing.assert_array_equal(labels_B, labels_N[idx_B])
   config.data.resident_budget_mib = 64
-  assert training_data.load(config).arrays is not None
+  assert train_set.load(config).arrays is not None
 
 
 def test_a_streamed_folder_skips_unopenable_files_and_names_one_that_fails_to_decode(
@@ -91,7 +93,7 @@ def test_a_streamed_folder_skips_unopenable_files_and_names_one_that_fails_to_de
   (tmp_path / "junk.png").write_bytes(b"not an image")
   whole = (tmp_path / "05.png").read_bytes()
   (tmp_path / "05.png").write_bytes(whole[:len(whole) // 2])  # Its header still reads.
-  config = config_lib.default_config().data
+  config = schema.default_config().data
   config.source, config.folder = "folder", str(tmp_path)
   with caplog.at_level(logging.WARNING, logger="jaxgan"):
     source = sources.open_source(config, "train")

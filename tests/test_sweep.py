@@ -3,11 +3,11 @@
 import csv
 import json
 import os
-import subprocess
 import sys
 
 import pytest
 
+from tests import processes
 from tests.conftest import REPO_ROOT
 
 # Training runs and command-line subprocesses: in CI, not in the edit loop (-m "not slow").
@@ -15,7 +15,7 @@ pytestmark = pytest.mark.slow
 
 
 def _sweep(workdir, idx_dir, *extra):
-  return subprocess.run(
+  return processes.run(
       [sys.executable, "-m", "experiments.sweep", "--config=experiments/configs/smoke.py",
        f"--workdir={workdir}", "--config.data.source=idx", f"--config.data.idx_dir={idx_dir}",
        "--config.num_steps=20", "--config.eval_final_num=200", *extra],
@@ -59,7 +59,7 @@ def test_the_base_config_is_passed_on_in_any_form_and_keys_each_row(tiny_idx_dir
   """`--config FILE` and `--config.FIELD VALUE` reach the variants; a rerun reuses a row only for
   the same resolved config, trains a changed schedule further, and refuses other changes."""
   def sweep(*extra):
-    return subprocess.run(
+    return processes.run(
         [sys.executable, "-m", "experiments.sweep", "--config", "experiments/configs/smoke.py",
          f"--workdir={tmp_path}", "--config.data.source", "idx", "--config.data.idx_dir",
          tiny_idx_dir, "--config.eval_final_num=100", "--sweep=loss.generator=hinge", *extra],

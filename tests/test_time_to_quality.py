@@ -1,11 +1,11 @@
 """The time-to-quality plot and table from runs' evaluation records."""
 
 import json
-import subprocess
 import sys
 
 from PIL import Image
 
+from tests import processes
 from tests.conftest import REPO_ROOT
 
 
@@ -20,7 +20,7 @@ def test_the_table_lists_every_evaluation_with_its_minutes(tmp_path):
   _write_run(tmp_path / "a", [(100, 0.5, 40.0), (200, 1.25, 12.0)])
   _write_run(tmp_path / "b", [(300, 2.0, 3.5)])
   output = tmp_path / "ttq.png"
-  result = subprocess.run(
+  result = processes.run(
       [sys.executable, "-m", "experiments.time_to_quality",
        f"--runs=fast={tmp_path / 'a'},slow={tmp_path / 'b'}", f"--output={output}"],
       cwd=REPO_ROOT, capture_output=True, text=True, check=False)
@@ -32,7 +32,7 @@ def test_the_table_lists_every_evaluation_with_its_minutes(tmp_path):
 
 def test_a_run_without_timed_evaluations_is_one_line(tmp_path):
   _write_run(tmp_path / "a", [])
-  result = subprocess.run(
+  result = processes.run(
       [sys.executable, "-m", "experiments.time_to_quality", f"--runs=a={tmp_path / 'a'}",
        f"--output={tmp_path / 'x.png'}"], cwd=REPO_ROOT, capture_output=True, text=True, check=False)
   assert result.returncode == 2

@@ -12,11 +12,13 @@ import numpy as np
 import pytest
 from flax import nnx
 
-from experiments.configs import cgan, smoke
-from jaxgan import config as config_lib
-from jaxgan import feature_metrics, gan, losses, regularizers, rng, sampling
-from jaxgan import workdir as workdir_lib
-from jaxgan import workdir
+from jaxgan import rng
+from jaxgan.config import schema
+from jaxgan.config.presets import cgan, smoke
+from jaxgan.core import gan, losses, regularizers, sampling
+from jaxgan.evaluation import feature_metrics
+from jaxgan.run import workdir
+from jaxgan.run import workdir as workdir_lib
 
 _jit_update = jax.jit(gan.gan_update, static_argnums=0)
 
@@ -115,7 +117,7 @@ def test_an_old_config_json_without_newer_fields_loads_with_their_defaults(tmp_p
   del saved["sampling"], saved["model"]["clusters"], saved["health"]
   (tmp_path / workdir_lib.CONFIG_FILE).write_text(json.dumps(saved))
   config = workdir_lib.load_config(str(tmp_path))
-  defaults = config_lib.default_config()
+  defaults = schema.default_config()
   assert config.sampling == "running"  # What runs used before the setting existed.
   assert config.model.clusters == defaults.model.clusters
   assert config.health.to_dict() == defaults.health.to_dict()

@@ -4,14 +4,14 @@ import json
 import os
 import signal
 import socket
-import subprocess
 import sys
 import time
 
 import pytest
 
-from jaxgan import metrics_log, restore, workdir
 from jaxgan.errors import ConfigError, JaxganError
+from jaxgan.run import metrics_log, restore, workdir
+from tests import processes
 from tests.conftest import REPO_ROOT
 
 TIMEOUT = 300
@@ -35,9 +35,8 @@ def _wait_for(predicate, what: str, timeout: float = TIMEOUT):
 
 
 def _dead_pid() -> int:
-  process = subprocess.Popen([sys.executable, "-c", "pass"])
-  process.wait()
-  return process.pid
+  return int(processes.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                           capture_output=True, text=True, check=True).stdout)
 
 
 def test_lock_is_exclusive_and_released(tmp_path):
@@ -92,11 +91,11 @@ def test_atomic_open_keeps_the_old_file_when_the_write_fails(tmp_path):
 @pytest.mark.parametrize("umask", [0o022, 0o027])
 def test_atomic_open_honours_the_umask_as_open_does(tmp_path, umask):
   """Files of a run (config.json, metrics, grids, eval.json) are as readable as `open` makes them."""
-  code = ("import os, sys; os.umask(int(sys.argv[1], 8)); from jaxgan import workdir\n"
+  code = ("import os, sys; os.umask(int(sys.argv[1], 8)); from jaxgan.run import workdir\n"
           "workdir.write_json(sys.argv[2] + '/atomic.json', {})\n"
           "open(sys.argv[2] + '/plain.json', 'w').close()")
-  subprocess.run([sys.executable, "-c", code, oct(umask)[2:], str(tmp_path)], cwd=REPO_ROOT,
-                 check=True)
+  processes.run([sys.executable, "-c", code, oct(umask)[2:], str(tmp_path)], cwd=REPO_ROOT,
+                check=True)
   mode = lambda name: os.stat(tmp_path / name).st_mode & 0o777
   assert mode("atomic.json") == mode("plain.json") == 0o666 & ~umask
 
@@ -113,15 +112,15 @@ def test_a_torn_last_metrics_line_is_dropped_and_a_damaged_one_is_an_error(tmp_p
 
 def test_a_run_whose_data_are_missing_leaves_no_empty_workdir(tmp_path):
   run_dir = tmp_path / "runs" / "new"
-  result = subprocess.run(_command("experiments.mnist_gan", *_train_args(tmp_path, run_dir)),
-                          cwd=REPO_ROOT, capture_output=True, text=True, timeout=TIMEOUT)
+  result = processes.run(_command("experiments.mnist_gan", *_train_args(tmp_path, run_dir)),
+                         cwd=REPO_ROOT, capture_output=True, text=True, timeout=TIMEOUT)
   assert result.returncode == 1 and len(result.stderr.splitlines()) == 1, result.stderr
   assert "train-images-idx3-ubyte.gz" in result.stderr
   assert not run_dir.exists() and (tmp_path / "runs").exists()
   existing = tmp_path / "existing"
   existing.mkdir()
-  subprocess.run(_command("experiments.mnist_gan", *_train_args(tmp_path, existing)), cwd=REPO_ROOT,
-                 capture_output=True, timeout=TIMEOUT)
+  processes.run(_command("experiments.mnist_gan", *_train_args(tmp_path, existing)), cwd=REPO_ROOT,
+                capture_output=True, timeout=TIMEOUT)
   assert existing.exists()  # A folder the user made is kept.
 
 
@@ -129,17 +128,17 @@ def test_a_run_whose_data_are_missing_leaves_no_empty_workdir(tmp_path):
 def test_a_second_run_on_a_busy_workdir_exits_2_and_generate_still_reads_it(tiny_idx_dir,
                                                                            tmp_path):
   run_dir = tmp_path / "run"
-  first = subprocess.Popen(_command("experiments.mnist_gan", *_train_args(
+  first = processes.start(_command("experiments.mnist_gan", *_train_args(
       tiny_idx_dir, run_dir, "--config.num_steps=100000", "--config.checkpoint_every_steps=2")),
-      cwd=REPO_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+      cwd=REPO_ROOT, stdout=processes.DEVNULL, stderr=processes.PIPE, text=True)
   try:
     _wait_for(lambda: os.path.isdir(run_dir / "checkpoints" / "20"), "the first checkpoint")
-    second = subprocess.run(_command("experiments.mnist_gan", *_train_args(tiny_idx_dir, run_dir)),
-                            cwd=REPO_ROOT, capture_output=True, text=True, timeout=TIMEOUT)
+    second = processes.run(_command("experiments.mnist_gan", *_train_args(tiny_idx_dir, run_dir)),
+                           cwd=REPO_ROOT, capture_output=True, text=True, timeout=TIMEOUT)
     assert second.returncode == 2, second.stderr
     lines = second.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: ") and f"pid {first.pid}" in lines[0]
-    generated = subprocess.run(
+    generated = processes.run(
         _command("experiments.generate", f"--workdir={run_dir}", "--num=4",
                  f"--output={tmp_path / 'new_folder' / 'x.png'}"),
         cwd=REPO_ROOT, capture_output=True, text=True, timeout=TIMEOUT)
@@ -151,21 +150,21 @@ def test_a_second_run_on_a_busy_workdir_exits_2_and_generate_still_reads_it(tiny
     assert first.poll() is None  # The first run went on.
   finally:
     first.send_signal(signal.SIGTERM)
-    assert first.wait(TIMEOUT) == 0, first.stderr.read()[-2000:]
+    assert processes.wait(first, TIMEOUT) == 0, first.stderr.read()[-2000:]
   assert not os.path.exists(run_dir / workdir.LOCK_FILE)
 
 
 @pytest.mark.slow
 def test_a_run_killed_with_sigkill_leaves_a_lock_that_does_not_block(tiny_idx_dir, tmp_path):
   run_dir = tmp_path / "run"
-  first = subprocess.Popen(_command("experiments.mnist_gan", *_train_args(
+  first = processes.start(_command("experiments.mnist_gan", *_train_args(
       tiny_idx_dir, run_dir, "--config.num_steps=100000", "--config.checkpoint_every_steps=20")),
-      cwd=REPO_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+      cwd=REPO_ROOT, stdout=processes.DEVNULL, stderr=processes.DEVNULL)
   _wait_for(lambda: os.path.isdir(run_dir / "checkpoints" / "20"), "the first checkpoint")
-  first.kill()
-  first.wait(TIMEOUT)
+  first.kill()  # SIGKILL to the run alone, as the test means; its group goes when it is reaped.
+  processes.wait(first, TIMEOUT)
   assert os.path.exists(run_dir / workdir.LOCK_FILE)
-  again = subprocess.run(_command("experiments.mnist_gan", *_train_args(
+  again = processes.run(_command("experiments.mnist_gan", *_train_args(
       tiny_idx_dir, run_dir, "--config.num_steps=40")), cwd=REPO_ROOT, capture_output=True,
       text=True, timeout=TIMEOUT)
   assert again.returncode == 0, again.stderr[-2000:]
@@ -176,8 +175,8 @@ def test_a_run_killed_with_sigkill_leaves_a_lock_that_does_not_block(tiny_idx_di
 @pytest.mark.parametrize("damage", ["config", "metrics"])
 def test_damaged_run_files_give_one_line(tiny_idx_dir, tmp_path, damage):
   run_dir = tmp_path / "run"
-  done = subprocess.run(_command("experiments.mnist_gan", *_train_args(tiny_idx_dir, run_dir)),
-                        cwd=REPO_ROOT, capture_output=True, text=True, timeout=TIMEOUT)
+  done = processes.run(_command("experiments.mnist_gan", *_train_args(tiny_idx_dir, run_dir)),
+                       cwd=REPO_ROOT, capture_output=True, text=True, timeout=TIMEOUT)
   assert done.returncode == 0, done.stderr[-2000:]
   if damage == "config":
     (run_dir / "config.json").write_text('{"seed": 0, "batch_si')
@@ -187,7 +186,7 @@ def test_damaged_run_files_give_one_line(tiny_idx_dir, tmp_path, damage):
     (run_dir / "metrics.jsonl").write_text('{"step": 10}\ngarbage\n{"step": 20}\n')
     command = _command("experiments.mnist_gan", *_train_args(tiny_idx_dir, run_dir,
                                                              "--config.num_steps=60"))
-  result = subprocess.run(command, cwd=REPO_ROOT, capture_output=True, text=True, timeout=TIMEOUT)
+  result = processes.run(command, cwd=REPO_ROOT, capture_output=True, text=True, timeout=TIMEOUT)
   lines = [line.split("\r")[-1] for line in result.stderr.strip().splitlines()]
   assert result.returncode == 1, result.stderr
   assert "Traceback" not in result.stderr and lines[-1].startswith("error: ")

@@ -1,15 +1,3 @@
-"""The class-conditional DCGAN: `dcgan.py` conditioned on MNIST's labels instead of clusters.
+"""The `cgan` preset, by its path in a checkout (jaxgan/config/presets/cgan.py)."""
 
-A label embedding is concatenated to z in G, and D is a spectrally normalised projection
-discriminator; `generate --label=K` draws only class K, and the sample grids put one class in each
-column. It needs labels; `dcgan.py` is the same recipe without them. Results: README, Results.
-"""
-
-from experiments.configs import dcgan
-
-
-def get_config():
-  config = dcgan.get_config()
-  config.model.clusters = 0
-  config.model.conditional = True
-  return config
+from jaxgan.config.presets.cgan import get_config  # noqa: F401

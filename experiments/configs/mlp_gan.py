@@ -1,7 +1,3 @@
-"""The seed configuration: the tutorial's MLP GAN, faithfully (the fields are in jaxgan/config.py)."""
+"""The `mlp_gan` preset, by its path in a checkout (jaxgan/config/presets/mlp_gan.py)."""
 
-from jaxgan import config as config_lib
-
-
-def get_config():
-  return config_lib.default_config()
+from jaxgan.config.presets.mlp_gan import get_config  # noqa: F401

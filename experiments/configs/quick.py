@@ -1,18 +1,3 @@
-"""A first look in about a minute: the class-conditional DCGAN of `cgan.py` for 400 steps, no
-evaluation.
+"""The `quick` preset, by its path in a checkout (jaxgan/config/presets/quick.py)."""
 
-Its last grid, WORKDIR/samples/step_0000400.png, shows recognisable digits 0-9, one class per
-column; the full recipe trains 15000 steps (`cgan.py`).
-"""
-
-from experiments.configs import dcgan
-
-
-def get_config():
-  config = dcgan.get_config()
-  config.model.clusters = 0  # As cgan.py: conditional on the labels.
-  config.model.conditional = True
-  config.num_steps = 400
-  config.eval_every_steps = 0
-  config.eval_final_num = 0
-  return config
+from jaxgan.config.presets.quick import get_config  # noqa: F401

@@ -1,4 +1,8 @@
-"""Model families by name. Each family file holds a Generator, a Discriminator and `make`."""
+"""Model families by name: the Flax NNX generators and discriminators, and their shared layers.
+
+Each family file holds a Generator, a Discriminator and `make`; REGISTRY maps config.model.name to
+it. It may import `jaxgan.errors` and nothing else of jaxgan.
+"""
 
 import jax
 import jax.numpy as jnp

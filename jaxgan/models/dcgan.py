@@ -14,8 +14,13 @@ import jax.numpy as jnp
 from flax import nnx
 
 from jaxgan.errors import ConfigError
-from jaxgan.models.layers import (BatchNorm, dense_inits, projection_logits, strided_conv,
-                                  subpixel_conv_transpose)
+from jaxgan.models.layers import (
+  BatchNorm,
+  dense_inits,
+  projection_logits,
+  strided_conv,
+  subpixel_conv_transpose,
+)
 
 
 def _add_bias(layer: nnx.Conv | nnx.ConvTranspose, y_BxHxWxO: jax.Array) -> jax.Array:

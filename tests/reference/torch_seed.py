@@ -10,7 +10,7 @@ import numpy as np
 import torch
 
 from benchmarks import torch_reference
-from jaxgan.idx import read_idx_split
+from jaxgan.data.idx import read_idx_split
 from tests.reference import golden
 
 

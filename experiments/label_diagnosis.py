@@ -1,0 +1,78 @@
+"""Why class labels can make a conditional GAN worse than self-conditioning: per-class measurements.
+
+  python -m experiments.label_diagnosis --generators=mnist_cgan,mnist_dcgan,runs/cgan_sub5 [--num=1000]
+
+Prints, as JSON lines:
+- `modes`: for each class of the training set, how many of the 50 k-means clusters of the pixels
+  (self-conditioning's, seed 0) hold >= 5% of its images, and the largest cluster's share;
+- per generator (a pretrained name or a run's workdir) and class: precision and recall (k = 3, in
+  the evaluator's features) of `num` samples of that class against the real test images of that
+  class, and the evaluator's accuracy on them;
+- `ceiling`: the evaluator's accuracy on the real test images of each class. A conditional generator's samples are asked for the
+  class; an unconditional one's are assigned to the class the evaluator predicts.
+"""
+
+import json
+
+import jax
+import numpy as np
+from absl import app, flags
+
+from jaxgan.config import schema
+from jaxgan.core import sampling
+from jaxgan.data import clusters, splits
+from jaxgan.evaluation import classifier, feature_metrics
+from jaxgan.run import pretrained, restore
+
+_GENERATORS = flags.DEFINE_list("generators", ["mnist_cgan", "mnist_dcgan"],
+                                "Pretrained names or run workdirs.")
+_NUM = flags.DEFINE_integer("num", 1000, "Samples per class.")
+
+
+def _modes(images_NxHxWxC, labels_N) -> list[dict]:
+  cluster_N, _ = clusters.cluster_labels(images_NxHxWxC, 50, seed=0)
+  rows = []
+  for c in range(10):
+    share_K = np.bincount(cluster_N[labels_N == c], minlength=50) / np.sum(labels_N == c)
+    rows.append(dict(cls=c, clusters_over_5pct=int(np.sum(share_K >= 0.05)),
+                     largest_share=round(float(share_K.max()), 3)))
+  return rows
+
+
+def _class_samples(name: str, evaluator, num: int) -> list[np.ndarray]:
+  """Per class, uint8 samples of that class (asked for, or as the evaluator reads them)."""
+  config, state, spec = (pretrained.load(name) if name in pretrained.NAMES
+                         else restore.restore_run(name, best=False))
+  key = jax.random.PRNGKey(1)
+  if spec.label_classes:
+    return [sampling.generate(spec, state, *sampling.class_inputs(spec, jax.random.fold_in(key, c),
+                                                                  num, c),
+                              mode=config.sampling, seed=config.seed) for c in range(10)]
+  images = sampling.sample_images(spec, state, key, 10 * num, mode=config.sampling,
+                                  seed=config.seed)
+  predicted = classifier.features_and_logits(evaluator, images)[1].argmax(1)
+  return [images[predicted == c] for c in range(10)]
+
+
+def main(_):
+  data = schema.default_config().data
+  train_images, train_labels = splits.load_split(data, "train")
+  for row in _modes(train_images, train_labels):
+    print(json.dumps(dict(kind="modes", **row)), flush=True)
+  evaluator = classifier.load_evaluator()
+  test_images, test_labels = splits.load_split(data, "test")
+  real_feats, real_logits = classifier.features_and_logits(evaluator, test_images)
+  for c in range(10):
+    correct = real_logits[test_labels == c].argmax(1) == c
+    print(json.dumps(dict(kind="ceiling", cls=c, accuracy=round(float(np.mean(correct)), 4))))
+  for name in _GENERATORS.value:
+    for c, images in enumerate(_class_samples(name, evaluator, _NUM.value)):
+      feats, logits = classifier.features_and_logits(evaluator, images)
+      precision, recall = feature_metrics.precision_recall(real_feats[test_labels == c], feats)
+      print(json.dumps(dict(kind="class", generator=name, cls=c, num=len(images),
+                            precision=round(precision, 3), recall=round(recall, 3),
+                            accuracy=round(float(np.mean(logits.argmax(1) == c)), 4))), flush=True)
+
+
+if __name__ == "__main__":
+  app.run(main)
