@@ -1,4 +1,5 @@
-"""Self-conditioning: k-means clusters of the images as the labels of a conditional GAN."""
+"""Self-conditioning: k-means clusters of the images as the labels of a conditional GAN; and k-means
+sub-clusters inside each class as the labels of a class-conditional one."""
 
 import jax
 import jax.numpy as jnp
@@ -55,7 +56,6 @@ def test_cluster_count_out_of_range_is_a_config_error():
 
 
 @pytest.mark.parametrize("overrides, message", [
-    (dict(conditional=True, clusters=10), "replace the dataset's labels"),
     (dict(clusters=1), "got 1, expected 0"),
 ])
 def test_clusters_config_rules(overrides, message):
@@ -76,6 +76,49 @@ def test_sampling_labels_follow_the_cluster_sizes_in_any_prefix():
   _, classes = gan.init_state_compiled(config, (28, 28, 1), 4, abstract=True)
   assert classes.class_conditional
   np.testing.assert_array_equal(sampling.sampling_labels(classes, 6), [0, 1, 2, 3, 0, 1])
+
+
+def test_sub_clusters_split_each_class_and_never_cross_it():
+  images, blob_N = _blobs()
+  class_N = (blob_N > 0).astype(np.int32)  # Class 0: blob 0; class 1: blobs 1 and 2.
+  labels_N, prior = clusters.class_subcluster_labels(images, class_N, 2, 2, seed=0)
+  assert np.array_equal(labels_N // 2, class_N)  # A label never leaves its class.
+  in_class_1 = class_N == 1
+  assert len(set(zip(labels_N[in_class_1], blob_N[in_class_1]))) == 2  # Its two blobs, split.
+  np.testing.assert_allclose(prior, np.bincount(labels_N, minlength=4) / len(labels_N))
+  assert len(prior) == 4 and np.sum(prior[2:]) == pytest.approx(2 / 3)
+
+
+def test_a_class_with_fewer_images_than_sub_clusters_is_one_line_naming_it():
+  images, blob_N = _blobs(3)
+  with pytest.raises(ConfigError, match="expected an integer in .2, 3. .the number of training "
+                     "images of class 1."):
+    clusters.class_subcluster_labels(images, (blob_N == 1).astype(np.int32), 2, 4, seed=0)
+
+
+def _sub_clustered_spec(prior):
+  config = smoke.get_config()
+  config.model.update(conditional=True, clusters=2)
+  validation.validate(config)  # Labels and sub-clusters together are a valid config.
+  _, spec = gan.init_state_compiled(config, (28, 28, 1), len(prior), abstract=True,
+                                    label_prior=tuple(prior))
+  return spec
+
+
+def test_samples_of_a_class_draw_its_sub_clusters_by_their_sizes():
+  prior = (0.3, 0.1, 0.05, 0.15, 0.2, 0.2)  # 3 classes x 2 sub-clusters.
+  spec = _sub_clustered_spec(prior)
+  assert spec.class_conditional and spec.label_classes == 3 and sampling.grid_columns(spec) == 3
+  labels_N = np.asarray(sampling.class_inputs(spec, jax.random.PRNGKey(0), 1000, 1)[1])
+  assert set(labels_N) == {2, 3}  # Class 1's sub-clusters only ...
+  assert np.mean(labels_N == 2) == pytest.approx(0.25, abs=0.01)  # ... as 0.05 : 0.15.
+  cycled = np.asarray(sampling.sampling_labels(spec, 300))
+  assert np.array_equal(cycled // 2, np.arange(300) % 3)  # Grids and evaluation: classes in turn.
+  assert np.mean(cycled[cycled // 2 == 0] == 0) == pytest.approx(0.75, abs=0.02)
+  _, walk_labels = sampling.walk_inputs(spec, jax.random.PRNGKey(0), 4, label=2)
+  assert len(set(np.asarray(walk_labels))) == 1 and int(walk_labels[0]) // 2 == 2
+  with pytest.raises(ConfigError, match=r"--label: got 3, expected a class in \[0, 2\]"):
+    sampling.class_inputs(spec, jax.random.PRNGKey(0), 4, 3)
 
 
 @pytest.fixture(scope="module")
@@ -101,3 +144,14 @@ def test_a_self_conditioned_run_restores_with_its_cluster_sizes(self_conditioned
   logits_2 = spec.discriminate(state.d_params, jnp.repeat(images[:1], 2, axis=0), labels_2,
                                state.d_sn_vectors)
   assert not np.isclose(logits_2[0], logits_2[1])
+
+
+def test_a_sub_clustered_run_restores_with_its_classes_and_sub_clusters(tiny_idx_dir, tmp_path):  # noqa: F811
+  config = smoke.get_config()
+  config.update(dict(num_steps=2, eval_final_num=0))
+  config.data.update(dict(source="idx", idx_dir=tiny_idx_dir))
+  config.model.update(conditional=True, clusters=2)
+  loop.train_and_evaluate(config, str(tmp_path))
+  _, _, spec = restore.restore_run(str(tmp_path))
+  assert (spec.num_classes, spec.subclusters, spec.label_classes) == (20, 2, 10)
+  assert len(spec.label_prior) == 20 and abs(sum(spec.label_prior) - 1.0) < 1e-6

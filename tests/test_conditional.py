@@ -153,7 +153,7 @@ def test_cgan_config_is_conditional():
 def label_accuracy(spec, state, evaluator, num_per_class: int, seed: int = 0) -> np.ndarray:
   """Per class k, the fraction of `generate --label=k` images the evaluator classifies as k."""
   accuracy = []
-  for label in range(spec.num_classes):
+  for label in range(spec.label_classes):
     images = sampling.generate(spec, state, *sampling.class_inputs(
         spec, jax.random.PRNGKey(seed), num_per_class, label), mode="running")
     _, logits = classifier.features_and_logits(evaluator, images)
@@ -181,6 +181,6 @@ def test_cgan_config_draws_the_requested_digits(mnist_idx_dir, tmp_path):
   reference = run_eval.load_reference(evaluator, config.data)
   sample = lambda s, k, n: sampling.sample_images(spec, s, k, n, mode=config.sampling)
   metrics = run_eval.evaluate_state(sample, state, jax.random.PRNGKey(0), 1000, evaluator,
-                                    reference, kid_subsets=2, num_classes=spec.num_classes)
+                                    reference, kid_subsets=2, num_classes=spec.label_classes)
   assert metrics["label_accuracy"] == pytest.approx(accuracy.mean(), abs=0.1)
   assert metrics["label_accuracy_min"] == pytest.approx(accuracy.min(), abs=0.15)

@@ -1,8 +1,12 @@
-"""The class-conditional DCGAN: `dcgan.py` conditioned on MNIST's labels instead of clusters.
+"""The class-conditional DCGAN: `dcgan.py` conditioned on MNIST's labels, each class split into 5
+k-means sub-clusters of its pixels.
 
-A label embedding is concatenated to z in G, and D is a spectrally normalised projection
-discriminator; `generate --label=K` draws only class K, and the sample grids put one class in each
-column. It needs labels; `dcgan.py` is the same recipe without them. Results: README, Results.
+G and a spectrally normalised projection D are conditioned on the (class, sub-cluster) pair, 50
+labels in all; `generate --label=K` draws class K, its sub-clusters in proportion to their sizes,
+and the sample grids put one class in each column. Plain labels lump modes that the sub-clusters
+separate (slanted and upright 1s, open and closed 4s): with `model.clusters=0` the same recipe
+measured FCD 3.01x real and 98.0% label accuracy; with the sub-clusters 2.39x and 99.0% (README,
+Results). `dcgan.py` is the same recipe without labels.
 """
 
 from jaxgan.config.presets import dcgan
@@ -10,6 +14,6 @@ from jaxgan.config.presets import dcgan
 
 def get_config():
   config = dcgan.get_config()
-  config.model.clusters = 0
   config.model.conditional = True
+  config.model.clusters = 5  # Sub-clusters per class.
   return config

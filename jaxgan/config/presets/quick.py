@@ -10,7 +10,7 @@ from jaxgan.config.presets import dcgan
 
 def get_config():
   config = dcgan.get_config()
-  config.model.clusters = 0  # As cgan.py: conditional on the labels.
+  config.model.clusters = 0  # The plain labels (cgan.py splits each class in 5 sub-clusters).
   config.model.conditional = True
   config.num_steps = 400
   config.eval_every_steps = 0
