@@ -13,11 +13,10 @@ from ml_collections import config_flags
 
 from jaxgan import parallel
 from jaxgan.cli import logs
-from jaxgan.config import schema, validation
+from jaxgan.config import presets, schema, validation
 from jaxgan.errors import ConfigError, Interrupted, JaxganError
 from jaxgan.training import failpoints
 
-PRESETS_DIR = os.path.join(os.path.dirname(os.path.dirname(__file__)), "config", "presets")
 _FLAG_ERRORS = (flags.Error, ValueError, TypeError, AttributeError, KeyError, OSError, ImportError,
                 SyntaxError)  # What absl and ml_collections raise for a bad flag or config file.
 
@@ -37,8 +36,7 @@ def _fail(error: JaxganError) -> None:
 
 
 def _flag_error(error: BaseException, argv: list[str]) -> ConfigError:
-  """A bad flag as one line: for an override of a field that no config has, the flag as written and
-  the closest field."""
+  """A bad flag as one line; a mistyped override's names the closest field of the schema."""
   for arg in argv[1:]:
     match = re.match(r"--?(?:no)?config\.([^=]*)", arg)
     if match and match.group(1) not in schema.FIELDS:
@@ -60,7 +58,7 @@ def define_config_file(preset: str, help_string: str) -> flags.FlagHolder:
                     "--config.FIELD overrides) and exit.")
   try:
     return config_flags.DEFINE_config_file(
-        "config", os.path.join(PRESETS_DIR, f"{preset}.py"),
+        "config", os.path.join(presets.DIR, f"{preset}.py"),
         f"{help_string} Overrides --config.FIELD=VALUE come after --config=FILE. --print_config "
         f"prints every field. The fields:\n{schema.help_text()}", lock_config=True)
   except _FLAG_ERRORS as e:
@@ -68,11 +66,12 @@ def define_config_file(preset: str, help_string: str) -> flags.FlagHolder:
 
 
 def config_value(holder: flags.FlagHolder) -> ml_collections.ConfigDict:
-  """The config a config-file flag holds; a config file that fails to load is a ConfigError."""
+  """The config a config-file flag holds; a file that failed to load (its error raised on the first
+  access) is a ConfigError."""
   path = config_flags.get_config_filename(flags.FLAGS[holder.name])
   try:
     config = holder.value
-    config.keys()  # A config file that failed to load raises its error on any access.
+    config.keys()
   except _FLAG_ERRORS as e:
     raise ConfigError(f"bad flag: --{holder.name}={path}: cannot load it: {_one_line(e)}") from e
   if not isinstance(config, ml_collections.ConfigDict):
@@ -87,25 +86,26 @@ def _parse_flags(argv: list[str]) -> list[str]:
     _fail(_flag_error(e, argv))
 
 
-def run(main: Callable[[], None], config: flags.FlagHolder | None = None) -> None:
-  """Parses the flags and calls `main()` (or prints `config` with --print_config). A bad flag, a
-  JaxganError or a JAX platform that fails to start ends the program with one line on stderr and
-  the error's exit code (2 for config errors), never a traceback; Ctrl-C with exit 130 at once
-  (os._exit: the exit hooks of orbax's and TensorFlow's threads would print tracebacks)."""
+def run(main: Callable, config: flags.FlagHolder | None = None, positional: bool = False) -> None:
+  """Parses the flags and calls `main()` (`main(args)`, args the positional ones, if `positional`;
+  with --print_config, prints `config`). A bad flag, a JaxganError or a JAX platform that fails to
+  start ends the program with one line on stderr and its exit code (2 for config errors), never a
+  traceback; Ctrl-C with exit 130 at once (os._exit: orbax's and TensorFlow's exit hooks would
+  print tracebacks)."""
 
   def wrapped(argv):
     logs.quiet_third_party_logs()
     parallel.enable_compilation_cache()
     parallel.relax_cpu_collective_timeouts()
     try:
-      if len(argv) > 1:
+      if len(argv) > 1 and not positional:
         raise ConfigError(f"unexpected arguments: {' '.join(argv[1:])}")
       if config is not None and flags.FLAGS.print_config:
         validation.validate(config_value(config))
         print(config_value(config), end="")
         return
       failpoints.maybe_stop("command")
-      main()
+      main(argv[1:]) if positional else main()
     except JaxganError as e:
       _fail(e)
     except KeyboardInterrupt:

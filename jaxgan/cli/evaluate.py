@@ -1,9 +1,12 @@
-"""Measures the sample quality of a trained run with its images' evaluator classifier.
+"""Measures the sample quality of a trained run: in its images' evaluator classifier's features, or
+in Inception features (any images, labelled or not).
 
   jaxgan evaluate --workdir=DIR [--num=10000] [--step=K | --best] [--seed=S] [--truncation=PSI]
+      [--features=classifier|inception [--fid_weights=PATH]]
 
 Prints one JSON line (step, checkpoint, num, and for each metric m of jaxgan.evaluation: m, real_m
-and m_ratio) and writes it to WORKDIR/eval.json. Without --seed the samples use the run's evaluation
+and m_ratio; with --features=inception: fid, kid, precision, recall, is_real, is_fake) and writes
+it to WORKDIR/eval.json (eval_inception.json). Without --seed the samples use the run's evaluation
 noise, so the final checkpoint reproduces the final evaluation of training.
 """
 
@@ -26,6 +29,13 @@ _SAMPLING = flags.DEFINE_enum("sampling", None, list(sampling.SAMPLING_MODES),
 _BEST = flags.DEFINE_boolean("best", False, "Evaluate the best checkpoint by FCD (checkpoints_best/).")
 _SEED = flags.DEFINE_integer("seed", None, "Seed of the noise (default: the run's evaluation noise).")
 _KID_SUBSETS = flags.DEFINE_integer("kid_subsets", 100, "Random subsets the KID is averaged over.")
+_FEATURES = flags.DEFINE_enum(
+    "features", "classifier", ["classifier", "inception"],
+    "classifier: the dataset's evaluator (FCD, score, class KL, label accuracy; labelled data only); "
+    "inception: FID, KID, IS and precision/recall on pytorch-fid's Inception (any images; "
+    "comparable with papers' FID, see docs/fid.md).")
+_FID_WEIGHTS = flags.DEFINE_string("fid_weights", None, "pytorch-fid's Inception .pth, brought by "
+                                   "hand (default: the cache, else a download).")
 _TRUNCATION = flags.DEFINE_float("truncation", 0.0, "Truncation trick: latents resampled into "
                                  "[-PSI, PSI] (0: off; lower trades diversity for fidelity).")
 
@@ -40,14 +50,21 @@ def main():
   sampling.check_truncation(_TRUNCATION.value)
   config, state, spec = restore.restore_run(_WORKDIR.value, _STEP.value, best=_BEST.value)
   config.sampling = _SAMPLING.value or config.sampling
-  metrics = run_eval.evaluate_run(config, state, spec, _NUM.value, seed=_SEED.value,
-                                  kid_subsets=_KID_SUBSETS.value, truncation=_TRUNCATION.value)
+  if _FEATURES.value == "inception":
+    metrics = run_eval.evaluate_run_inception(
+        config, state, spec, _NUM.value, seed=_SEED.value, truncation=_TRUNCATION.value,
+        fid_weights=_FID_WEIGHTS.value, kid_subsets=_KID_SUBSETS.value)
+  else:
+    metrics = run_eval.evaluate_run(config, state, spec, _NUM.value, seed=_SEED.value,
+                                    kid_subsets=_KID_SUBSETS.value, truncation=_TRUNCATION.value)
   which = "best" if _BEST.value else ("latest" if _STEP.value is None else "step")
-  record = dict(step=int(state.step), checkpoint=which, truncation=_TRUNCATION.value, **metrics)
+  record = dict(step=int(state.step), checkpoint=which, **metrics)
+  if _TRUNCATION.value:
+    record["truncation"] = _TRUNCATION.value
   try:
-    workdir_lib.write_eval_json(_WORKDIR.value, record)
+    workdir_lib.write_eval_json(_WORKDIR.value, record, _FEATURES.value)
   except OSError as error:
-    raise ConfigError(f"--workdir={_WORKDIR.value}: cannot write {workdir_lib.EVAL_FILE} there: "
+    raise ConfigError(f"--workdir={_WORKDIR.value}: cannot write its evaluation there: "
                       f"{error.strerror or error}") from error
   print(json.dumps(record, sort_keys=True))
 

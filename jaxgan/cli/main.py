@@ -8,7 +8,7 @@ import os
 import runpy
 import sys
 
-from jaxgan.cli.entry import PRESETS_DIR
+from jaxgan.config import presets
 
 COMMANDS = {
     "train": ("train", "train a GAN (resumes from the workdir's latest checkpoint)"),
@@ -19,6 +19,7 @@ COMMANDS = {
     "train-evaluator": ("train_evaluator", "train a dataset's evaluator classifier"),
     "export-pretrained": ("export_pretrained", "export a run's generator as a pretrained one"),
     "time-to-quality": ("time_to_quality", "plot runs' FCD against their minutes"),
+    "fid": ("fid", "FID, KID, IS and precision/recall of two image sets (folders or .npy)"),
 }
 
 
@@ -30,7 +31,7 @@ def _usage() -> str:
 def _preset_path(arg: str) -> str:
   """`--config=NAME` of a preset as `--config=PATH`; any other argument as it is."""
   name = arg.partition("=")[2]
-  path = os.path.join(PRESETS_DIR, f"{name}.py")
+  path = os.path.join(presets.DIR, f"{name}.py")
   if arg.startswith("--config=") and os.sep not in name and os.path.isfile(path):
     return f"--config={path}"
   return arg

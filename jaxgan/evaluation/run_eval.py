@@ -13,6 +13,8 @@ from jaxgan.core.state import GANState
 from jaxgan.data import image_folder, splits
 from jaxgan.errors import ConfigError
 from jaxgan.evaluation import classifier
+from jaxgan.evaluation.inception import features as inception_features
+from jaxgan.evaluation.inception import metrics as inception_metrics
 
 log = logging.getLogger(__name__)
 
@@ -125,3 +127,19 @@ def evaluate_run(config, state: GANState, spec, num: int, *, seed: int | None = 
   sample = sampling.Sampler(spec, config.sampling, config.seed, truncation)
   return evaluate_state(sample, state, key, num, evaluator, reference, kid_subsets=kid_subsets,
                         num_classes=spec.label_classes)
+
+
+def evaluate_run_inception(config, state: GANState, spec, num: int, *, seed: int | None = None,
+                           truncation: float = 0.0, fid_weights: str | None = None,
+                           kid_subsets: int = 100) -> dict[str, float]:
+  """FID, KID, Inception Score and precision/recall in the Inception features (pytorch-fid's
+  network and weights, clean-fid's resize: docs/fid.md) of `num` samples of a run against its real
+  held-out images (a dataset's test split, a folder's every 7th image). Needs no labels and no
+  evaluator: any images, an unlabelled folder's included."""
+  extractor = inception_features.Extractor.load(fid_weights)
+  real = inception_metrics.array_stats(real_splits(config.data)[2], extractor)
+  sample = sampling.Sampler(spec, config.sampling, config.seed, truncation)
+  images = sample(state, eval_key(config.seed if seed is None else seed), num)
+  fake = inception_metrics.set_stats(*extractor(images), extractor.fc_bias)
+  return dict(features="inception", num=num,
+              **inception_metrics.compare(real, fake, kid_subsets=kid_subsets))

@@ -23,6 +23,7 @@ log = logging.getLogger(__name__)
 LOCK_FILE = ".jaxgan.lock"
 CONFIG_FILE = "config.json"  # The resolved config of the run.
 EVAL_FILE = "eval.json"  # The final evaluation (`evaluate` writes it too).
+EVAL_INCEPTION_FILE = "eval_inception.json"  # `evaluate --features=inception`.
 LATEST_DIR, BEST_DIR = "checkpoints", "checkpoints_best"  # Checkpoints: the latest steps, the best.
 # A lock held from another host counts as stale once its holder has not renewed it for this long.
 LEASE_SECONDS = 600.0
@@ -201,8 +202,9 @@ def _merge(config: ml_collections.ConfigDict, saved: dict) -> None:
       config[name] = tuple(value) if isinstance(value, list) else value
 
 
-def write_eval_json(workdir: str, record: dict) -> str:
-  """Writes `record` to WORKDIR/eval.json (atomically); returns the path."""
-  path = os.path.join(workdir, EVAL_FILE)
+def write_eval_json(workdir: str, record: dict, features: str = "classifier") -> str:
+  """Writes `record` to WORKDIR/eval.json (eval_inception.json for Inception features), atomically;
+  returns the path."""
+  path = os.path.join(workdir, EVAL_FILE if features == "classifier" else EVAL_INCEPTION_FILE)
   write_json(path, record)
   return path
