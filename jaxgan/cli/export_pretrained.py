@@ -13,7 +13,7 @@ from absl import flags
 
 from jaxgan.cli import entry
 from jaxgan.core import sampling
-from jaxgan.evaluation import classifier, run_eval
+from jaxgan.evaluation import run_eval
 from jaxgan.run import pretrained, restore
 
 _WORKDIR = flags.DEFINE_string("workdir", None, "The training run's directory.", required=True)
@@ -26,7 +26,7 @@ _NUM = 2000
 
 def main():
   config, state, spec = restore.restore_run(_WORKDIR.value, best=_BEST.value)
-  evaluator = classifier.load_evaluator()
+  evaluator = run_eval.load_evaluator(config.data)
   reference = run_eval.load_reference(evaluator, config.data)
   sample = sampling.Sampler(spec, config.sampling, config.seed)
   metrics = run_eval.evaluate_state(sample, state, run_eval.eval_key(0), _NUM, evaluator, reference,
