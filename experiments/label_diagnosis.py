@@ -1,6 +1,6 @@
 """Why class labels can make a conditional GAN worse than self-conditioning: per-class measurements.
 
-  python -m experiments.label_diagnosis --generators=mnist_cgan,mnist_dcgan,runs/cgan_sub5 [--num=1000]
+  python -m experiments.label_diagnosis --generators=mnist_cgan,mnist_dcgan,OLD/mnist_cgan.json [--num=1000]
 
 Prints, as JSON lines:
 - `modes`: for each class of the training set, how many of the 50 k-means clusters of the pixels
@@ -13,6 +13,7 @@ Prints, as JSON lines:
 """
 
 import json
+import os
 
 import jax
 import numpy as np
@@ -25,7 +26,7 @@ from jaxgan.evaluation import classifier, feature_metrics
 from jaxgan.run import pretrained, restore
 
 _GENERATORS = flags.DEFINE_list("generators", ["mnist_cgan", "mnist_dcgan"],
-                                "Pretrained names or run workdirs.")
+                                "Pretrained names, run workdirs or a pretrained DIR/NAME.json.")
 _NUM = flags.DEFINE_integer("num", 1000, "Samples per class.")
 
 
@@ -41,8 +42,12 @@ def _modes(images_NxHxWxC, labels_N) -> list[dict]:
 
 def _class_samples(name: str, evaluator, num: int) -> list[np.ndarray]:
   """Per class, uint8 samples of that class (asked for, or as the evaluator reads them)."""
-  config, state, spec = (pretrained.load(name) if name in pretrained.NAMES
-                         else restore.restore_run(name, best=False))
+  if name.endswith(".json"):  # A pretrained generator's files elsewhere: DIR/NAME.json.
+    config, state, spec = pretrained.load(os.path.basename(name)[:-5], os.path.dirname(name))
+  elif name in pretrained.NAMES:
+    config, state, spec = pretrained.load(name)
+  else:
+    config, state, spec = restore.restore_run(name, best=False)
   key = jax.random.PRNGKey(1)
   if spec.label_classes:
     return [sampling.generate(spec, state, *sampling.class_inputs(spec, jax.random.fold_in(key, c),

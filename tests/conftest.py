@@ -48,6 +48,19 @@ def skip_or_fail(reason: str):
   pytest.skip(reason)
 
 
+# Debian's dataset-fashion-mnist package installs the four IDX .gz files here.
+FASHION_DIR = os.environ.get("JAXGAN_FASHION_MNIST_IDX_DIR", "/usr/share/datasets/fashion-mnist")
+
+
+@pytest.fixture
+def fashion_idx_dir():
+  """The real Fashion-MNIST IDX folder; tests needing it skip without it (fail in CI)."""
+  if not os.path.isfile(os.path.join(FASHION_DIR, "train-images-idx3-ubyte.gz")):
+    skip_or_fail(f"no Fashion-MNIST IDX files in {FASHION_DIR} (apt-get install "
+                 "dataset-fashion-mnist, or set JAXGAN_FASHION_MNIST_IDX_DIR)")
+  return FASHION_DIR
+
+
 @pytest.fixture
 def mnist_idx_dir():
   """The real MNIST IDX folder from JAXGAN_MNIST_IDX_DIR; tests needing it skip without it."""

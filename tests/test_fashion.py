@@ -1,7 +1,6 @@
 """Fashion-MNIST: the offline TFDS import from the real IDX files, and a smoke run on it."""
 
 import logging
-import os
 import sys
 
 import pytest
@@ -13,18 +12,7 @@ from jaxgan.evaluation import classifier, run_eval
 from jaxgan.run import metrics_log
 from jaxgan.training import loop
 from tests import processes
-from tests.conftest import REPO_ROOT, skip_or_fail
-
-# Debian's dataset-fashion-mnist package installs the four IDX .gz files here.
-FASHION_DIR = os.environ.get("JAXGAN_FASHION_MNIST_IDX_DIR", "/usr/share/datasets/fashion-mnist")
-
-
-@pytest.fixture
-def fashion_idx_dir():
-  if not os.path.isfile(os.path.join(FASHION_DIR, "train-images-idx3-ubyte.gz")):
-    skip_or_fail(f"no Fashion-MNIST IDX files in {FASHION_DIR} (apt-get install "
-                "dataset-fashion-mnist, or set JAXGAN_FASHION_MNIST_IDX_DIR)")
-  return FASHION_DIR
+from tests.conftest import REPO_ROOT
 
 
 def test_import_refuses_the_mnist_files_as_fashion_mnist(mnist_idx_dir, tmp_path):
