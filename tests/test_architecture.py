@@ -2,14 +2,20 @@
 `jaxgan` alone with its weights and presets, and its console command works from any folder."""
 
 import ast
+import functools
 import os
 import sys
 import zipfile
 
+import grimp
 import numpy as np
 import pytest
 
-from jaxgan import api
+from jaxgan import api, models
+from jaxgan.config import schema
+from jaxgan.core import losses, sampling
+from jaxgan.data import batches, splits
+from jaxgan.models import layers
 from tests import processes
 from tests.conftest import REPO_ROOT
 
@@ -96,3 +102,26 @@ def test_a_run_written_by_the_flat_layout_restores_and_samples_the_same_images(m
   run = REPO_ROOT / "tests" / "reference" / "run_0_1_layout"
   images = api.generate(str(run), num=8)
   assert np.array_equal(images, np.load(run / "generated_by_0_1.npy")[..., None])
+
+
+def test_the_schemas_choices_are_the_names_the_layers_implement():
+  assert schema.DTYPES == tuple(models.DTYPES) and schema.MODELS == tuple(models.REGISTRY)
+  assert schema.INITS == layers.INITS and schema.SAMPLING_MODES == sampling.SAMPLING_MODES
+  assert schema.GENERATOR_LOSSES == losses.GENERATOR_LOSSES
+  assert schema.DISCRIMINATOR_LOSSES == losses.DISCRIMINATOR_LOSSES
+  assert schema.SOURCES == splits.SOURCES
+  assert (schema.RANGES, schema.PIPELINES) == (batches.RANGES, batches.PIPELINES)
+
+
+def test_the_longest_import_chain_of_the_library_is_at_most_8_modules():
+  """Below the commands and the public API: jaxgan.training.loop down to jaxgan.errors."""
+  graph = grimp.build_graph("jaxgan")
+  inside = {m for m in graph.modules if m not in ("jaxgan", "jaxgan.api")
+            and not m.startswith("jaxgan.cli")}
+
+  @functools.cache
+  def longest(module: str) -> int:
+    return 1 + max((longest(m) for m in graph.find_modules_directly_imported_by(module)
+                    if m in inside), default=0)
+
+  assert max(map(longest, inside)) <= 8

@@ -8,11 +8,7 @@ from typing import Any
 
 import ml_collections
 
-from jaxgan import models
 from jaxgan.config import checks
-from jaxgan.core import losses, sampling
-from jaxgan.data import batches, splits
-from jaxgan.models import layers
 
 # What a resume of a workdir with another value of the field does (jaxgan.run.resume):
 SHAPE = "shape"  # refused: the checkpoint was trained for the old value;
@@ -37,6 +33,18 @@ class Field:
     return (self.check or checks.by_type(self.default))(value)
 
 
+# The names the layers below implement (tests/test_architecture.py checks that they agree), kept
+# here so that reading a config imports no model, loss or data code.
+DTYPES = ("float32", "bfloat16")  # jaxgan.models.DTYPES
+MODELS = ("mlp", "dcgan")  # jaxgan.models.REGISTRY
+INITS = ("torch", "normal")  # jaxgan.models.layers.INITS
+SAMPLING_MODES = ("running", "standing", "batch")  # jaxgan.core.sampling.SAMPLING_MODES
+GENERATOR_LOSSES = ("non_saturating", "minimax", "hinge", "least_squares")  # jaxgan.core.losses
+DISCRIMINATOR_LOSSES = ("bce", "hinge", "least_squares")  # jaxgan.core.losses
+SOURCES = ("tfds", "idx", "folder")  # jaxgan.data.splits.SOURCES
+RANGES = ("unit", "symmetric")  # jaxgan.data.batches.RANGES
+PIPELINES = ("auto", "resident", "stream")  # jaxgan.data.batches.PIPELINES
+
 _NAMED_DATASET = lambda v: None if isinstance(v, str) and v.strip() else "a TFDS dataset name"
 _CHANNELS = lambda v: None if checks.is_int(v) and v in (0, 1, 3) else "0, 1 or 3"
 
@@ -59,9 +67,9 @@ FIELDS: dict[str, Field] = {
                        TOGGLE, checks.number(0.0, high=1.0)),
     "sampling": Field("standing", "BatchNorm statistics to sample with: standing (recomputed for "
                       "the sampling weights), running or batch.", SCHEDULE,
-                      checks.one_of(sampling.SAMPLING_MODES)),
+                      checks.one_of(SAMPLING_MODES)),
     "dtype": Field("float32", "Compute dtype of the networks.", SHAPE,
-                   checks.one_of(tuple(models.DTYPES))),
+                   checks.one_of(DTYPES)),
     "steps_per_call": Field(0, "Train steps fused into one call (0: by backend).", SCHEDULE),
     "profile_steps": Field(0, "> 0: a jax.profiler trace of this many steps in WORKDIR/profile/.",
                            SCHEDULE),
@@ -70,7 +78,7 @@ FIELDS: dict[str, Field] = {
     "max_nonfinite_steps": Field(10, "Non-finite steps in a row (each skipped) that stop the run.",
                                  SCHEDULE, checks.integer(1)),
     "model.name": Field("mlp", "Model family: mlp (the seed) or dcgan.", SHAPE,
-                        checks.one_of(tuple(models.REGISTRY))),
+                        checks.one_of(MODELS)),
     "model.latent_dim": Field(96, "Dimension of the generator's noise z.", SHAPE, checks.integer(1)),
     "model.g_hidden": Field((128, 256, 512, 1024), "Generator hidden sizes.", SHAPE, family="mlp"),
     "model.d_hidden": Field((512, 256, 128, 64, 32), "Discriminator hidden sizes.", SHAPE,
@@ -80,7 +88,7 @@ FIELDS: dict[str, Field] = {
     "model.stages": Field(2, "DCGAN stages: 3 adds a stride-1 conv stage at the base size.", SHAPE,
                           checks.integer(2, 3), family="dcgan"),
     "model.init": Field("torch", "Initialisation: torch (PyTorch's uniform) or normal (DCGAN's "
-                        "N(0, 0.02)).", SHAPE, checks.one_of(layers.INITS)),
+                        "N(0, 0.02)).", SHAPE, checks.one_of(INITS)),
     "model.conditional": Field(False, "G and D conditional on the dataset's classes.", SHAPE),
     "model.d_spectral_norm": Field(False, "Spectral normalisation of D (one power step a step).",
                                    SHAPE),
@@ -95,9 +103,9 @@ FIELDS: dict[str, Field] = {
     "optimizer.eps": Field(1e-8, "Adam epsilon.", check=checks.number(0.0, low_open=True)),
     "optimizer.weight_decay": Field(1e-4, "L2 added to the gradient, as PyTorch's Adam (not AdamW)."),
     "loss.generator": Field("non_saturating", "Generator loss.",
-                            check=checks.one_of(losses.GENERATOR_LOSSES)),
+                            check=checks.one_of(GENERATOR_LOSSES)),
     "loss.discriminator": Field("bce", "Discriminator loss.",
-                                check=checks.one_of(losses.DISCRIMINATOR_LOSSES)),
+                                check=checks.one_of(DISCRIMINATOR_LOSSES)),
     "loss.r1_gamma": Field(0.0, "> 0 adds gamma / 2 * R1 (real-data gradient penalty) to D's loss."),
     "loss.r1_every": Field(1, "R1 every this many steps (lazy; scaled to the same mean).",
                            check=checks.integer(1)),
@@ -105,7 +113,7 @@ FIELDS: dict[str, Field] = {
                             "in the tutorial's text (it pulls each fake to an unrelated real)."),
     "data.dataset": Field("mnist", "Any TFDS image dataset by name.", SHAPE, _NAMED_DATASET),
     "data.source": Field("tfds", "tfds, idx (the four IDX .gz files) or folder (data.folder).",
-                         MACHINE, checks.one_of(splits.SOURCES)),
+                         MACHINE, checks.one_of(SOURCES)),
     "data.folder": Field("", "A folder of PNG/JPEG images (subfolders as classes).", MACHINE),
     "data.image_size": Field(0, "> 0: images resized and centre-cropped to this square size.",
                              SHAPE),
@@ -116,9 +124,9 @@ FIELDS: dict[str, Field] = {
     "data.tfds_data_dir": Field("", "TFDS data dir ($TFDS_DATA_DIR, else TFDS's default).",
                                 MACHINE),
     "data.range": Field("unit", "Pixel range: unit [0, 1] as ToTensor, or symmetric [-1, 1].",
-                        SHAPE, checks.one_of(batches.RANGES)),
+                        SHAPE, checks.one_of(RANGES)),
     "data.pipeline": Field("auto", "resident, stream, or auto: resident when it fits "
-                           "data.resident_budget_mib.", check=checks.one_of(batches.PIPELINES)),
+                           "data.resident_budget_mib.", check=checks.one_of(PIPELINES)),
     "data.resident_budget_mib": Field(0, "0: half the device's memory (a quarter of the host's "
                                       "on CPU)."),
     "data.stream_threads": Field(8, "Threads that read and decode streamed batches.",

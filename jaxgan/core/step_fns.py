@@ -12,7 +12,6 @@ from jaxgan.core.gan import GANSpec, gan_update, sample_noise
 from jaxgan.core.state import GANState
 from jaxgan.data import batches as data_lib
 from jaxgan.data import streaming
-from jaxgan.data.train_set import TrainingData
 
 # Steps per call on accelerators, where one step of a small model takes less time than a host round
 # trip; on CPU a step takes milliseconds, and fused calls measured no consistent gain
@@ -89,13 +88,14 @@ def make_batch_train_steps(spec: GANSpec, batch_sharding=None):
   return jax.jit(_steps_on_batches(spec, batch_sharding), donate_argnums=0)
 
 
-def make_step_fn(data: TrainingData, spec: GANSpec, mesh, config, state: GANState,
+def make_step_fn(data, spec: GANSpec, mesh, config, state: GANState,
                  start_step: int, total_steps: int):
   """`step_fn(state, step, k) -> (state, metrics_K)`: train steps [step, step + k) (`step` =
-  state.step, a host int), on the resident arrays or on the stream."""
+  state.step, a host int) on `data` (a `jaxgan.data.train_set.TrainingData`): its resident arrays
+  or its stream."""
   if data.arrays is None:
     return _streamed_step_fn(spec, mesh, data.source, data.label_fn, config.batch_size, state,
-                                  start_step, total_steps, config.data.stream_threads)
+                             start_step, total_steps, config.data.stream_threads)
   return _resident_step_fn(spec, mesh, *data.arrays, config.batch_size)
 
 

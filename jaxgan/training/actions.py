@@ -27,7 +27,7 @@ from jaxgan.run import checkpoint as checkpoint_lib
 from jaxgan.run import visualize
 from jaxgan.run import workdir as workdir_lib
 from jaxgan.run.metrics_log import RunLog
-from jaxgan.training import evaluations, failpoints, health, stop_signals
+from jaxgan.training import failpoints, health, stop_signals
 
 log = logging.getLogger(__name__)
 
@@ -196,10 +196,10 @@ class SaveCheckpoints(Action):
 
 
 class Evaluate(Action):
-  """A `evaluations.TrainingEvaluation` on its schedule, out of the training clock, its metrics in the
-  run log; the final full evaluation in `finish`."""
+  """A run's `evaluations.TrainingEvaluation` on its schedule, out of the training clock, its
+  metrics in the run log; the final full evaluation in `finish`."""
 
-  def __init__(self, evaluation: evaluations.TrainingEvaluation, start_step: int, total_steps: int,
+  def __init__(self, evaluation, start_step: int, total_steps: int,
                run_info: dict, run_log: RunLog):
     self.evaluation = evaluation
     self.total_steps, self.run_info, self.log = total_steps, run_info, run_log
