@@ -22,12 +22,14 @@ from absl import app, flags
 from jaxgan.config import schema
 from jaxgan.core import sampling
 from jaxgan.data import clusters, splits
-from jaxgan.evaluation import classifier, feature_metrics
+from jaxgan.evaluation import classifier, feature_metrics, run_eval
 from jaxgan.run import pretrained, restore
 
 _GENERATORS = flags.DEFINE_list("generators", ["mnist_cgan", "mnist_dcgan"],
                                 "Pretrained names, run workdirs or a pretrained DIR/NAME.json.")
 _NUM = flags.DEFINE_integer("num", 1000, "Samples per class.")
+_DATASET = flags.DEFINE_string("dataset", "mnist", "The dataset (its evaluator scores the samples).")
+_IDX_DIR = flags.DEFINE_string("idx_dir", "", "Read the dataset from these IDX files, not TFDS.")
 
 
 def _modes(images_NxHxWxC, labels_N) -> list[dict]:
@@ -61,10 +63,13 @@ def _class_samples(name: str, evaluator, num: int) -> list[np.ndarray]:
 
 def main(_):
   data = schema.default_config().data
+  data.dataset = _DATASET.value
+  if _IDX_DIR.value:
+    data.source, data.idx_dir = "idx", _IDX_DIR.value
   train_images, train_labels = splits.load_split(data, "train")
   for row in _modes(train_images, train_labels):
     print(json.dumps(dict(kind="modes", **row)), flush=True)
-  evaluator = classifier.load_evaluator()
+  evaluator = run_eval.load_evaluator(data)
   test_images, test_labels = splits.load_split(data, "test")
   real_feats, real_logits = classifier.features_and_logits(evaluator, test_images)
   for c in range(10):
