@@ -476,15 +476,18 @@ def test_fid_command_bad_input_is_one_line(tmp_path):
 
 
 @pytest.mark.slow
-def test_an_unlabelled_folder_run_gets_fid_kid_and_precision_recall_from_evaluate(
+def test_an_unlabelled_folder_run_gets_fid_kid_and_precision_recall_in_training_and_evaluate(
     tmp_path, golden_weights, extractor):
-  """A run on a folder with no class subfolders has no evaluator, yet `evaluate
-  --features=inception` scores it against the folder's held-out images (every 7th)."""
+  """A run on a folder with no class subfolders has no evaluator classifier, yet with
+  config.eval_features=inception its evaluations during training keep the best checkpoint by FID,
+  and `evaluate --features=inception` scores it too, against the folder's held-out images (every
+  7th)."""
   rng = np.random.RandomState(0)
   (tmp_path / "images").mkdir()
   for i in range(35):
     Image.fromarray(rng.randint(0, 256, (28, 28)).astype(np.uint8)).save(
         tmp_path / "images" / f"{i}.png")
+  weights.save_cache(*golden_weights, cache=tmp_path / "cache")  # As the real weights' cache.
   env = {"JAXGAN_CACHE_DIR": str(tmp_path / "cache"), weights.URL_ENV: _closed_port_url()}
   run = lambda module, *args: processes.run(
       [sys.executable, "-m", module, *args], cwd=REPO_ROOT, env=dict(os.environ, **env),
@@ -493,17 +496,21 @@ def test_an_unlabelled_folder_run_gets_fid_kid_and_precision_recall_from_evaluat
   train = run("experiments.mnist_gan", "--config=experiments/configs/smoke.py",
               f"--workdir={workdir}", "--config.data.source=folder",
               f"--config.data.folder={tmp_path / 'images'}", "--config.num_steps=2",
-              "--config.batch_size=8")
+              "--config.batch_size=8", "--config.eval_features=inception",
+              "--config.eval_every_steps=1", "--config.eval_num=6", "--config.eval_final_num=6")
   assert train.returncode == 0, train.stderr[-2000:]
+  assert "eval at step 2, N=6: FID " in train.stdout and "final eval at step 2, N=6: FID" in train.stdout
+  during = json.loads((workdir / "eval_inception.json").read_text())
+  assert (during["step"], during["num"], during["num_real"]) == (2, 6, 5)
+  assert (workdir / "checkpoints_best").is_dir() and not (workdir / "eval.json").exists()
   classifier_eval = run("experiments.evaluate", f"--workdir={workdir}", "--num=6")
   assert classifier_eval.returncode == 2 and "no evaluator" in classifier_eval.stderr
-  weights.save_cache(*golden_weights, cache=tmp_path / "cache")  # As the real weights' cache.
-  result = run("experiments.evaluate", f"--workdir={workdir}", "--num=6", "--features=inception",
-               "--kid_subsets=5")
+  result = run("experiments.evaluate", f"--workdir={workdir}", "--num=6", "--features=inception")
   assert result.returncode == 0, result.stderr[-2000:]
   record = json.loads(result.stdout.strip().splitlines()[-1])
   assert (record["features"], record["num_fake"], record["num_real"]) == ("inception", 6, 5)
   assert np.isfinite(record["fid"]) and 0 <= record["precision"] <= 1 and record["kid_std"] >= 0
+  assert record["fid"] == pytest.approx(during["fid"], rel=1e-4)  # The same samples and network.
   assert json.loads((workdir / "eval_inception.json").read_text()) == record
   real = np.stack([np.asarray(Image.open(tmp_path / "images" / f"{i}.png"))
                    for i in sorted(range(35), key=str)])  # The folder's order: by file name.

@@ -59,6 +59,8 @@ def main():
                                     kid_subsets=_KID_SUBSETS.value, truncation=_TRUNCATION.value)
   which = "best" if _BEST.value else ("latest" if _STEP.value is None else "step")
   record = dict(step=int(state.step), checkpoint=which, **metrics)
+  if _FEATURES.value == "inception":
+    record["features"] = "inception"
   if _TRUNCATION.value:
     record["truncation"] = _TRUNCATION.value
   try:

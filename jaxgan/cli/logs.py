@@ -5,6 +5,8 @@ import sys
 
 from absl import flags, logging
 
+from jaxgan.run import checkpoint
+
 
 class _LevelFormatter(std_logging.Formatter):
   """jaxgan's records as users see them: "warning: ..." for warnings, the bare message otherwise."""
@@ -16,7 +18,8 @@ class _LevelFormatter(std_logging.Formatter):
 
 def quiet_third_party_logs() -> None:
   """jaxgan's records (INFO and up) on stderr, "warning: " before warnings; orbax's and TFDS's absl
-  records only with --verbosity (jaxgan reports their failures itself), asyncio's never."""
+  records, and orbax's callbacks into its closed loop, only with --verbosity (jaxgan reports their
+  failures itself); asyncio's never."""
   handler = std_logging.StreamHandler(sys.stderr)
   handler.setFormatter(_LevelFormatter("%(message)s"))
   logger = std_logging.getLogger("jaxgan")
@@ -24,4 +27,5 @@ def quiet_third_party_logs() -> None:
   logger.setLevel(std_logging.INFO)
   if not flags.FLAGS["verbosity"].present:
     logging.set_verbosity(logging.FATAL)
+    checkpoint.ignore_closed_loop_callbacks()
   std_logging.getLogger("asyncio").setLevel(std_logging.CRITICAL)

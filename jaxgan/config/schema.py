@@ -63,6 +63,10 @@ FIELDS: dict[str, Field] = {
     "eval_num": Field(2000, "Samples of each evaluation during training.", SCHEDULE,
                       checks.integer(1)),
     "eval_final_num": Field(10000, "Samples of the final evaluation (0: none).", SCHEDULE),
+    "eval_features": Field("classifier", "Features the evaluations use: classifier (the dataset's "
+                           "evaluator: FCD, label accuracy) or inception (FID, KID, IS on "
+                           "pytorch-fid's Inception, any images; minutes on a CPU).", SCHEDULE,
+                           checks.one_of(("classifier", "inception"))),
     "ema_decay": Field(0.0, "> 0 keeps an EMA of the generator, used for samples and evaluation.",
                        TOGGLE, checks.number(0.0, high=1.0)),
     "sampling": Field("standing", "BatchNorm statistics to sample with: standing (recomputed for "

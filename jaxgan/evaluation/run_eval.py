@@ -101,6 +101,11 @@ def evaluate_state(sample: SampleFn, state: GANState, key: jax.Array, num: int,
 
 def summary(metrics: dict[str, float]) -> str:
   """One human-readable line of the main metrics."""
+  if "fid" in metrics:
+    return (f"N={int(metrics['num'])}: FID {metrics['fid']:.3f}, KID {metrics['kid']:.4f}, IS "
+            f"{metrics['is_fake']:.3f} (real {metrics['is_real']:.3f})"
+            + (f", precision {metrics['precision']:.3f}, recall {metrics['recall']:.3f}"
+               if "precision" in metrics else ""))
   return (f"N={int(metrics['num'])}: FCD {metrics['fcd']:.3f} ({metrics['fcd_ratio']:.2f}x real), "
           f"KID {metrics['kid']:.4f}, score {metrics['mnist_score']:.3f} "
           f"(real {metrics['real_mnist_score']:.3f}), class KL {metrics['class_kl']:.4f}, "
@@ -129,17 +134,31 @@ def evaluate_run(config, state: GANState, spec, num: int, *, seed: int | None = 
                         num_classes=spec.label_classes)
 
 
+class InceptionEvaluation:
+  """FID, KID, Inception Score and precision/recall in the Inception features (pytorch-fid's network
+  and weights, clean-fid's resize: docs/fid.md) of a run's samples against its real held-out images
+  (a dataset's test split, a folder's every 7th image). Needs no labels and no evaluator: any
+  images, an unlabelled folder's included. The network and the real statistics load once."""
+
+  def __init__(self, data_config, fid_weights: str | None = None):
+    self.extractor = inception_features.Extractor.load(fid_weights)
+    self.real = inception_metrics.array_stats(real_splits(data_config)[2], self.extractor)
+
+  def __call__(self, sample: SampleFn, state: GANState, key: jax.Array, num: int, *,
+               kid_subsets: int = 100) -> dict[str, float]:
+    """The metrics of `num` samples of `state` drawn with `key` (precision and recall left out
+    when a set has 3 images or fewer)."""
+    images = sample(state, key, num)
+    fake = inception_metrics.set_stats(*self.extractor(images), self.extractor.fc_bias)
+    metrics = inception_metrics.compare(self.real, fake, kid_subsets=kid_subsets)
+    return dict(num=num, **{k: v for k, v in metrics.items() if v is not None})
+
+
 def evaluate_run_inception(config, state: GANState, spec, num: int, *, seed: int | None = None,
                            truncation: float = 0.0, fid_weights: str | None = None,
                            kid_subsets: int = 100) -> dict[str, float]:
-  """FID, KID, Inception Score and precision/recall in the Inception features (pytorch-fid's
-  network and weights, clean-fid's resize: docs/fid.md) of `num` samples of a run against its real
-  held-out images (a dataset's test split, a folder's every 7th image). Needs no labels and no
-  evaluator: any images, an unlabelled folder's included."""
-  extractor = inception_features.Extractor.load(fid_weights)
-  real = inception_metrics.array_stats(real_splits(config.data)[2], extractor)
+  """`InceptionEvaluation` of `num` samples of a run's `state`, with its evaluation noise."""
   sample = sampling.Sampler(spec, config.sampling, config.seed, truncation)
-  images = sample(state, eval_key(config.seed if seed is None else seed), num)
-  fake = inception_metrics.set_stats(*extractor(images), extractor.fc_bias)
-  return dict(features="inception", num=num,
-              **inception_metrics.compare(real, fake, kid_subsets=kid_subsets))
+  key = eval_key(config.seed if seed is None else seed)
+  return InceptionEvaluation(config.data, fid_weights)(sample, state, key, num,
+                                                       kid_subsets=kid_subsets)

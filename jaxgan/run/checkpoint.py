@@ -13,6 +13,7 @@ import logging
 import os
 import re
 import shutil
+import sys
 import time
 from typing import Any
 
@@ -263,3 +264,18 @@ class Checkpoints:
 
   def __exit__(self, *exc):
     self.close()
+
+
+def ignore_closed_loop_callbacks() -> None:
+  """After a broken checkpoint fails to restore or a save fails, orbax's other pending I/O still
+  calls back into its asyncio loop, closed by then, and Python prints each `Event loop is closed`
+  as an unraisable exception; this drops those (the failure was reported in one line), and only
+  those."""
+  default_hook = sys.unraisablehook
+
+  def hook(unraisable):
+    if not (unraisable.exc_type is RuntimeError and
+            str(unraisable.exc_value) == "Event loop is closed"):
+      default_hook(unraisable)
+
+  sys.unraisablehook = hook

@@ -103,13 +103,16 @@ def check(config, workdir: str) -> None:
 
 def finished(config, workdir: str, step: int, total_steps: int) -> bool:
   """Whether a run restored at `step` has nothing left to do: its steps are trained and, when the
-  config asks for a final evaluation, eval.json holds it (at that step, on that many samples)."""
+  config asks for a final evaluation, eval.json (eval_inception.json) holds it (at that step, on that
+  many samples)."""
   if step != total_steps:
     return step > total_steps
-  if config.eval_final_num == 0 or run_eval.missing_evaluator(config.data) is not None:
+  inception = config.eval_features == "inception"
+  if config.eval_final_num == 0 or (not inception and run_eval.missing_evaluator(config.data)):
     return True
+  name = workdir_lib.EVAL_INCEPTION_FILE if inception else workdir_lib.EVAL_FILE
   try:
-    with open(os.path.join(workdir, workdir_lib.EVAL_FILE)) as f:
+    with open(os.path.join(workdir, name)) as f:
       record = json.load(f)
     return record.get("step") == total_steps and record.get("num") == config.eval_final_num
   except (OSError, ValueError):
