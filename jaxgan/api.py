@@ -2,19 +2,21 @@
 pretrained generators."""
 
 import importlib
+import os
 
 import jax
 import ml_collections
 import numpy as np
 
-from jaxgan.config import validation
+from jaxgan.config import presets, validation
 from jaxgan.core import sampling
 from jaxgan.errors import ConfigError
 from jaxgan.evaluation import run_eval
 from jaxgan.run import pretrained, restore
 from jaxgan.training.loop import train_and_evaluate  # noqa: F401  (re-exported)
 
-PRESETS = ("mlp_gan", "mlp_ema", "dcgan", "cgan", "best", "quick", "smoke")
+PRESETS = tuple(sorted(name[:-3] for name in os.listdir(presets.DIR)
+                      if name.endswith(".py") and name != "__init__.py"))
 
 
 def preset(name: str) -> ml_collections.ConfigDict:
