@@ -25,7 +25,7 @@ from jaxgan.evaluation import classifier
 from jaxgan.run import restore
 
 WEIGHTS_DIR = os.path.join(os.path.dirname(os.path.dirname(__file__)), "weights")
-NAMES = ("mnist_dcgan", "mnist_cgan", "fashion_cgan")
+NAMES = ("mnist_dcgan", "mnist_cgan", "fashion_dcgan", "fashion_cgan")
 
 
 def export(workdir: str, name: str, *, command: str, metrics: dict, best: bool = True,
