@@ -40,8 +40,10 @@ def restore_run(workdir: str, step: int | None = None, *, best: bool = False
                               target)
         return config, ckpts.restore(target, resolved), spec
       except CheckpointError:
-        # A run training in this workdir removes its old steps: the latest one can vanish while it
-        # is read. Then the new latest is read instead.
+        # A run training in this workdir saves new steps and removes its old ones: the latest one
+        # can be overtaken, and be half-deleted or gone, while it is read. Then the new latest is
+        # read instead.
+        overtaken = any(name.isdigit() and int(name) > resolved for name in os.listdir(directory))
         vanished = not os.path.isdir(os.path.join(directory, str(resolved)))
-        if step is not None or not vanished or attempt == OPEN_ATTEMPTS - 1:
+        if step is not None or not (overtaken or vanished) or attempt == OPEN_ATTEMPTS - 1:
           raise
