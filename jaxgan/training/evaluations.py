@@ -44,10 +44,10 @@ class TrainingEvaluation:
     else:
       self.evaluator = run_eval.load_evaluator(config.data)
       self.reference = run_eval.load_reference(self.evaluator, config.data)
-      for num, what in ((self.num * (self.every > 0), "config.eval_num"),
-                        (self.final_num, "config.eval_final_num")):
-        if num:
-          run_eval.check_num(num, self.reference, what)
+      if self.every > 0:
+        run_eval.check_num(self.num, self.reference, "config.eval_num")
+      if self.final_num > 0:
+        run_eval.check_num(self.final_num, self.reference, "config.eval_final_num")
     if self.every > 0:
       self.best = BestCheckpoint(workdir, self.num, "fid" if self.features == "inception" else "fcd")
 
