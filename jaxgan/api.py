@@ -38,8 +38,7 @@ def generate(workdir: str | None = None, num: int = 64, *, pretrained_name: str 
     return pretrained.sample(pretrained_name, num, seed=seed, label=label, truncation=truncation)
   config, state, spec = restore.restore_run(workdir, best=best)
   key = jax.random.PRNGKey(seed)
-  inputs = (sampling.fixed_inputs(spec, key, num, truncation) if label is None
-            else sampling.class_inputs(spec, key, num, label, truncation))
+  inputs = sampling.asked_inputs(spec, key, num, label, truncation)
   return sampling.generate(spec, state, *inputs, mode=config.sampling, seed=config.seed)
 
 

@@ -79,10 +79,7 @@ def _write(config, spec, state, key):
   if _INTERPOLATE.value:
     _write_walk(spec, state, key, config)
     return
-  if _LABEL.value is None:
-    inputs = sampling.fixed_inputs(spec, key, _NUM.value, _TRUNCATION.value)
-  else:
-    inputs = sampling.class_inputs(spec, key, _NUM.value, _LABEL.value, _TRUNCATION.value)
+  inputs = sampling.asked_inputs(spec, key, _NUM.value, _LABEL.value, _TRUNCATION.value)
   images_NxHxWxC = sampling.generate(spec, state, *inputs, mode=config.sampling, seed=config.seed)
   if _OUTPUT.value.endswith(".npy"):
     images = images_NxHxWxC[..., 0] if images_NxHxWxC.shape[-1] == 1 else images_NxHxWxC

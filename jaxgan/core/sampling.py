@@ -221,6 +221,14 @@ def class_inputs(spec: GANSpec, key: jax.Array, num: int, label: int,
   return latents(spec, key, num, truncation), _asked_labels(spec, label, num)
 
 
+def asked_inputs(spec: GANSpec, key: jax.Array, num: int, label: int | None = None,
+                 truncation: float = 0.0) -> tuple[jax.Array, jax.Array | None]:
+  """(z_NxZ, labels_N) of `num` samples: `class_inputs` of class `label`, else `fixed_inputs`."""
+  if label is None:
+    return fixed_inputs(spec, key, num, truncation)
+  return class_inputs(spec, key, num, label, truncation)
+
+
 def walk_inputs(spec: GANSpec, key: jax.Array, num_frames: int,
                 label: int | None = None) -> tuple[jax.Array, jax.Array | None]:
   """(z_TxZ, labels_T) of a walk along the great circle between two random latents.

@@ -96,6 +96,5 @@ def sample(name: str, num: int = 64, *, seed: int = 0, label: int | None = None,
   `truncation` > 0: the truncation trick, `sampling.latents`)."""
   config, state, spec = load(name)
   key = jax.random.PRNGKey(seed)
-  inputs = (sampling.fixed_inputs(spec, key, num, truncation) if label is None
-            else sampling.class_inputs(spec, key, num, label, truncation))
+  inputs = sampling.asked_inputs(spec, key, num, label, truncation)
   return sampling.generate(spec, state, *inputs, mode=config.sampling)
