@@ -113,6 +113,10 @@ FIELDS: dict[str, Field] = {
     "loss.r1_gamma": Field(0.0, "> 0 adds gamma / 2 * R1 (real-data gradient penalty) to D's loss."),
     "loss.r1_every": Field(1, "R1 every this many steps (lazy; scaled to the same mean).",
                            check=checks.integer(1)),
+    "loss.class_weight": Field(0.0, "> 0: D also classifies real images into the dataset's classes "
+                               "(AC-GAN), and G's loss adds this weight times the cross-entropy of "
+                               "its samples' asked classes; needs model.conditional.", TOGGLE,
+                               family="dcgan"),
     "loss.l1_weight": Field(0.0, "The original code's 0.05 * mean|fake - real| in G's loss; off, as "
                             "in the tutorial's text (it pulls each fake to an unrelated real)."),
     "data.dataset": Field("mnist", "Any TFDS image dataset by name.", SHAPE, _NAMED_DATASET),

@@ -44,6 +44,9 @@ def validate(config) -> None:
   _check_family_fields(values)
   if values["model.name"] == "dcgan" and values["model.width"] < 1:
     _fail("model.width", f"got {values['model.width']!r}, expected an integer >= 1 for model dcgan")
+  if values["loss.class_weight"] and not values["model.conditional"]:
+    _fail("loss.class_weight", f"got {values['loss.class_weight']!r}, but it needs the dataset's "
+          "classes; set --config.model.conditional=true or leave it at 0.0")
   if values["model.clusters"] == 1:
     _fail("model.clusters", "got 1, expected 0 (off) or at least 2 clusters")
   if values["data.source"] == "folder" and not values["data.folder"]:

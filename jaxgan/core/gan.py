@@ -39,6 +39,9 @@ class GANSpec:
   label_prior: tuple[float, ...] | None = None
   # > 0: the labels are `class * subclusters + k`, k a k-means sub-cluster of the class's images.
   subclusters: int = 0
+  # > 0: D's auxiliary classifier learns the classes of real images, and G's loss adds this weight
+  # times its cross-entropy on the fakes' asked classes (AC-GAN, its classifier trained on real only).
+  class_weight: float = 0.0
 
   @property
   def class_conditional(self) -> bool:
@@ -65,6 +68,18 @@ class GANSpec:
       d_params = regularizers.spectral_normalize(d_params, sn_vectors)
     return nnx.merge(self.d_graphdef, d_params)(img_BxHxWxC, labels_B)
 
+  def with_class_loss(self, d_params, img_BxHxWxC, labels_B=None, sn_vectors=None):
+    """(D's logits_B, its class loss): class_weight * the auxiliary classifier's cross-entropy
+    against the labels' classes (0 without `class_weight`)."""
+    if not self.class_weight:
+      return self.discriminate(d_params, img_BxHxWxC, labels_B, sn_vectors), jnp.zeros(())
+    if sn_vectors is not None:
+      d_params = regularizers.spectral_normalize(d_params, sn_vectors)
+    logits_B, class_logits_BxC = nnx.merge(self.d_graphdef, d_params).logits_and_classes(
+        img_BxHxWxC, labels_B)
+    classes_B = labels_B // self.subclusters if self.subclusters else labels_B
+    return logits_B, self.class_weight * losses.class_loss(class_logits_BxC, classes_B)
+
 
 def make_optimizer(opt_config, learning_rate: float) -> optax.GradientTransformation:
   """PyTorch's Adam(weight_decay=wd): L2 added to the gradient (not AdamW), then Adam."""
@@ -81,9 +96,12 @@ def init_state(config, image_shape, num_classes: int = 0,
   clusters with those frequencies.
   """
   key = jax.random.PRNGKey(config.seed)
+  subclusters = config.model.clusters if config.model.conditional else 0
+  aux_classes = (num_classes // max(subclusters, 1)) if config.loss.class_weight else 0
   generator, discriminator = models.build(
       config.model, image_shape=image_shape, num_classes=num_classes,
-      dtype=models.DTYPES[config.dtype], key=rng.stream_key(key, rng.INIT))
+      dtype=models.DTYPES[config.dtype], key=rng.stream_key(key, rng.INIT),
+      aux_classes=aux_classes)
   g_graphdef, g_params, g_batch_stats = nnx.split(generator, nnx.Param, nnx.BatchStat)
   d_graphdef, d_params = nnx.split(discriminator, nnx.Param)
   g_params, g_batch_stats, d_params = (
@@ -97,8 +115,7 @@ def init_state(config, image_shape, num_classes: int = 0,
       discriminator_loss=config.loss.discriminator, l1_weight=config.loss.l1_weight,
       r1_gamma=config.loss.r1_gamma, r1_every=config.loss.r1_every, d_steps=config.d_steps,
       ema_decay=config.ema_decay, select_skip=jax.default_backend() != "cpu",
-      label_prior=label_prior,
-      subclusters=config.model.clusters if config.model.conditional else 0)
+      label_prior=label_prior, subclusters=subclusters, class_weight=config.loss.class_weight)
   state = GANState(
       step=jnp.zeros((), jnp.int32), key=key,
       g_params=g_params, g_batch_stats=g_batch_stats, d_params=d_params,
@@ -156,17 +173,16 @@ def gan_update(spec: GANSpec, state: GANState, real_BxHxWxC: jax.Array, labels_B
   is in the data range; `labels_B` is None unless the GAN is conditional.
 
   Returns:
-    (new state, metrics): scalars g_loss, d_loss (without the R1 term), real_loss, fake_loss,
-    d_real, d_fake, g_grad_norm, d_grad_norm, nonfinite (1 for a skipped step), and r1 (the D
-    loss's R1 term).
+    (new state, metrics): g_loss and d_loss (with any class loss; d_loss without R1), real_loss,
+    fake_loss, d_real, d_fake, g_grad_norm, d_grad_norm, nonfinite (1: a skipped step), r1.
   """
   sn_vectors = (None if state.d_sn_vectors is None
                 else regularizers.power_iteration(state.d_params, state.d_sn_vectors))
 
   def g_loss_fn(g_params):
     fake, batch_stats = spec.generate(g_params, state.g_batch_stats, z_BxZ, labels_B, train=True)
-    fake_logits = spec.discriminate(state.d_params, fake, labels_B, sn_vectors)
-    loss = losses.generator_loss(fake_logits, spec.generator_loss)
+    fake_logits, class_loss = spec.with_class_loss(state.d_params, fake, labels_B, sn_vectors)
+    loss = losses.generator_loss(fake_logits, spec.generator_loss) + class_loss
     if spec.l1_weight:
       loss = loss + spec.l1_weight * jnp.mean(jnp.abs(fake - real_BxHxWxC))
     return loss, (fake, batch_stats, fake_logits)
@@ -177,11 +193,11 @@ def gan_update(spec: GANSpec, state: GANState, real_BxHxWxC: jax.Array, labels_B
 
   def d_loss_fn(d_params):
     logits_fn = lambda images: spec.discriminate(d_params, images, labels_B, sn_vectors)
-    real_logits, d_fake_logits = logits_fn(real_BxHxWxC), logits_fn(fake)
-    d_loss, real_loss, fake_loss = losses.discriminator_loss(real_logits, d_fake_logits,
+    real_logits, class_loss = spec.with_class_loss(d_params, real_BxHxWxC, labels_B, sn_vectors)
+    d_loss, real_loss, fake_loss = losses.discriminator_loss(real_logits, logits_fn(fake),
                                                              spec.discriminator_loss)
     r1 = _r1_term(spec, state.step, logits_fn, real_BxHxWxC)
-    return d_loss + r1, (d_loss, real_loss, fake_loss, real_logits, r1)
+    return d_loss + class_loss + r1, (d_loss + class_loss, real_loss, fake_loss, real_logits, r1)
 
   # The D gradients depend on the old D and the detached fakes only, so both updates can wait for
   # the finiteness check, and a skipped step costs no copy of the state.

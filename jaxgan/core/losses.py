@@ -88,3 +88,8 @@ def generator_loss(fake_logits: chex.Array, kind: str = "non_saturating") -> che
   if kind == "least_squares":
     return 0.5 * jnp.mean(jnp.square(fake_logits - 1.0))
   raise ValueError(f"unknown generator loss {kind!r}; expected one of {GENERATOR_LOSSES}")
+
+
+def class_loss(class_logits_BxC: chex.Array, classes_B: chex.Array) -> chex.Array:
+  """The mean softmax cross-entropy of an auxiliary classifier's logits against the classes (AC-GAN)."""
+  return jnp.mean(optax.softmax_cross_entropy_with_integer_labels(class_logits_BxC, classes_B))

@@ -109,10 +109,12 @@ class Generator(nnx.Module):
 
 class Discriminator(nnx.Module):
   """img_BxHxWxC -> n stride-2 Convs (w, 2w, ..., 2^(n-1) w features) [-> Conv3x3(2^n w)] -> Linear
-  -> logit_B, LeakyReLU(0.2); the convs are conv1, conv2, ... in order."""
+  -> logit_B, LeakyReLU(0.2); the convs are conv1, conv2, ... in order. `aux_classes` > 0 adds an
+  auxiliary classifier on the same features (AC-GAN), read by `logits_and_classes`."""
 
   def __init__(self, *, image_shape: Sequence[int], width: int = 64, stages: int = 2,
-               num_classes: int = 0, init: str = "normal", dtype=jnp.float32, rngs: nnx.Rngs):
+               num_classes: int = 0, aux_classes: int = 0, init: str = "normal",
+               dtype=jnp.float32, rngs: nnx.Rngs):
     self.num_down, base = upsampling_stages(image_shape)
     self.extra = stages == 3
     c_in = image_shape[-1]
@@ -129,22 +131,36 @@ class Discriminator(nnx.Module):
     self.out = nnx.Linear(features, 1, dtype=dtype, rngs=rngs, **dense_inits(init, features))
     # Projection discriminator: logit += <embed(y), features>.
     self.embed = nnx.Embed(num_classes, features, rngs=rngs) if num_classes else None
+    self.classify = (nnx.Linear(features, aux_classes, dtype=dtype, rngs=rngs,
+                                **dense_inits(init, features)) if aux_classes else None)
 
-  def __call__(self, img_BxHxWxC: jax.Array, labels_B: jax.Array | None = None) -> jax.Array:
+  def features(self, img_BxHxWxC: jax.Array) -> jax.Array:
+    """h_BxF: the flattened features of the last conv stage."""
     h = img_BxHxWxC
     for i in range(1, self.num_down + 1):
       h = jax.nn.leaky_relu(_strided_conv(getattr(self, f"conv{i}"), h), 0.2)
     if self.extra:
       h = jax.nn.leaky_relu(getattr(self, f"conv{self.num_down + 1}")(h), 0.2)
-    return projection_logits(self.out, self.embed, h.reshape((h.shape[0], -1)), labels_B)
+    return h.reshape((h.shape[0], -1))
+
+  def __call__(self, img_BxHxWxC: jax.Array, labels_B: jax.Array | None = None) -> jax.Array:
+    return projection_logits(self.out, self.embed, self.features(img_BxHxWxC), labels_B)
+
+  def logits_and_classes(self, img_BxHxWxC: jax.Array, labels_B: jax.Array | None = None
+                         ) -> tuple[jax.Array, jax.Array]:
+    """(logit_B, class_logits_BxA) float32: D's logit and its auxiliary classifier's logits."""
+    h_BxF = self.features(img_BxHxWxC)
+    return (projection_logits(self.out, self.embed, h_BxF, labels_B),
+            self.classify(h_BxF).astype(jnp.float32))
 
 
-def make(model_config, *, image_shape, num_classes, dtype, g_rngs, d_rngs):
+def make(model_config, *, image_shape, num_classes, dtype, g_rngs, d_rngs, aux_classes=0):
   """Builds the pair from config fields latent_dim, width, stages and init."""
   generator = Generator(image_shape=image_shape, latent_dim=model_config.latent_dim,
                         width=model_config.width, stages=model_config.stages,
                         num_classes=num_classes, init=model_config.init, dtype=dtype, rngs=g_rngs)
   discriminator = Discriminator(image_shape=image_shape, width=model_config.width,
                                 stages=model_config.stages, num_classes=num_classes,
-                                init=model_config.init, dtype=dtype, rngs=d_rngs)
+                                aux_classes=aux_classes, init=model_config.init, dtype=dtype,
+                                rngs=d_rngs)
   return generator, discriminator
