@@ -3,8 +3,11 @@
   python -m experiments.label_diagnosis --generators=mnist_cgan,mnist_dcgan,OLD/mnist_cgan.json [--num=1000]
 
 Prints, as JSON lines:
-- `modes`: for each class of the training set, how many of the 50 k-means clusters of the pixels
-  (self-conditioning's, seed 0) hold >= 5% of its images, and the largest cluster's share;
+- `modes`: for each class of the training set, how many of 50 k-means clusters of the pixels
+  (seed 0) hold >= 5% of its images, and the largest cluster's share;
+- `purity`: for each number of clusters in --purity_clusters, the share of training images whose
+  k-means cluster's majority class is their own (how well self-conditioning's clusters separate
+  the classes it never sees);
 - per generator (a pretrained name or a run's workdir) and class: precision and recall (k = 3, in
   the evaluator's features) of `num` samples of that class against the real test images of that
   class, and the evaluator's accuracy on them;
@@ -30,6 +33,8 @@ _GENERATORS = flags.DEFINE_list("generators", ["mnist_cgan", "mnist_dcgan"],
 _NUM = flags.DEFINE_integer("num", 1000, "Samples per class.")
 _DATASET = flags.DEFINE_string("dataset", "mnist", "The dataset (its evaluator scores the samples).")
 _IDX_DIR = flags.DEFINE_string("idx_dir", "", "Read the dataset from these IDX files, not TFDS.")
+_PURITY_CLUSTERS = flags.DEFINE_list("purity_clusters", ["50", "100", "200", "400"],
+                                     "Cluster counts whose purity is printed.")
 
 
 def _modes(images_NxHxWxC, labels_N) -> list[dict]:
@@ -40,6 +45,14 @@ def _modes(images_NxHxWxC, labels_N) -> list[dict]:
     rows.append(dict(cls=c, clusters_over_5pct=int(np.sum(share_K >= 0.05)),
                      largest_share=round(float(share_K.max()), 3)))
   return rows
+
+
+def _purity(images_NxHxWxC, labels_N, num_clusters: int) -> float:
+  """The share of images whose cluster's most frequent class is their own."""
+  cluster_N, _ = clusters.cluster_labels(images_NxHxWxC, num_clusters, seed=0)
+  counts_KxC = np.zeros((num_clusters, 10), np.int64)
+  np.add.at(counts_KxC, (cluster_N, labels_N), 1)
+  return float(counts_KxC.max(axis=1).sum() / len(labels_N))
 
 
 def _class_samples(name: str, evaluator, num: int) -> list[np.ndarray]:
@@ -69,6 +82,9 @@ def main(_):
   train_images, train_labels = splits.load_split(data, "train")
   for row in _modes(train_images, train_labels):
     print(json.dumps(dict(kind="modes", **row)), flush=True)
+  for k in map(int, _PURITY_CLUSTERS.value):
+    purity = _purity(train_images, train_labels, k)
+    print(json.dumps(dict(kind="purity", clusters=k, purity=round(purity, 4))), flush=True)
   evaluator = run_eval.load_evaluator(data)
   test_images, test_labels = splits.load_split(data, "test")
   real_feats, real_logits = classifier.features_and_logits(evaluator, test_images)

@@ -8,6 +8,8 @@ import jax
 import numpy as np
 import pytest
 
+from jaxgan.config import schema
+from jaxgan.config.presets import best
 from jaxgan.core import sampling
 from jaxgan.errors import ConfigError, JaxganError
 from jaxgan.evaluation import classifier, run_eval
@@ -44,6 +46,18 @@ def test_a_damaged_or_unknown_pretrained_generator_is_refused(self_conditioned_r
     pretrained.load("mnist_cgan", str(tmp_path))
   with pytest.raises(ConfigError, match="expected one of"):
     pretrained.load("cifar_gan", str(tmp_path))
+
+
+def test_best_py_is_the_config_of_the_run_the_readme_measured():
+  """The shipped mnist_dcgan is the README's best.py run: their fields agree, machine paths aside."""
+  with open(os.path.join(pretrained.WEIGHTS_DIR, "mnist_dcgan.json")) as f:
+    record = json.load(f)
+  measured = schema.flatten(record["config"])
+  resolved = schema.flatten(best.get_config().to_dict())
+  fields = [n for n, field in schema.FIELDS.items() if field.resume != schema.MACHINE]
+  differ = {n: (resolved[n], measured.get(n)) for n in fields
+            if n in measured and list(np.atleast_1d(resolved[n])) != list(np.atleast_1d(measured[n]))}
+  assert not differ and "configs/best.py" in record["command"], differ
 
 
 @pytest.mark.parametrize("name", pretrained.NAMES)

@@ -23,6 +23,7 @@ from jaxgan.core.state import GANState
 from jaxgan.errors import ConfigError, JaxganError
 from jaxgan.evaluation import classifier
 from jaxgan.run import restore
+from jaxgan.run import workdir as workdir_lib
 
 WEIGHTS_DIR = os.path.join(os.path.dirname(os.path.dirname(__file__)), "weights")
 NAMES = ("mnist_dcgan", "mnist_cgan", "fashion_dcgan", "fashion_cgan")
@@ -77,7 +78,7 @@ def load(name: str, directory: str = WEIGHTS_DIR) -> tuple[ml_collections.Config
   if found != info["sha256"]:
     raise JaxganError(f"{weights_path}: sha256 {found} does not match {info['sha256']} in "
                       f"{os.path.basename(info_path)}")
-  config = ml_collections.ConfigDict(info["config"])
+  config = workdir_lib.config_from_saved(info["config"])
   config.sampling = "running"  # The stored statistics are the standing ones already.
   prior = info["label_prior"]
   abstract, spec = gan.init_state_compiled(config, info["image_shape"], info["num_classes"],

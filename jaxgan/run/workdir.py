@@ -183,15 +183,20 @@ def load_config(workdir: str) -> ml_collections.ConfigDict:
     raise CheckpointError(f"{path} not found; is {workdir} the workdir of a training run?")
   try:
     with open(path) as f:
-      saved = json.load(f)
-    config = schema.default_config()
-    config.sampling = "running"  # What a run saved before the sampling setting used.
-    with config.unlocked():
-      _merge(config, saved)
-    return config
+      return config_from_saved(json.load(f))
   except (OSError, ValueError, TypeError) as e:
     raise CheckpointError(f"{path} cannot be read ({type(e).__name__}: {e}); it is rewritten by the "
                           "next training run in that workdir") from e
+
+
+def config_from_saved(saved: dict) -> ml_collections.ConfigDict:
+  """A saved config (a run's config.json, a pretrained generator's) over the defaults of the fields
+  that the version of jaxgan that saved it did not have yet."""
+  config = schema.default_config()
+  config.sampling = "running"  # What a run saved before the sampling setting used.
+  with config.unlocked():
+    _merge(config, saved)
+  return config
 
 
 def _merge(config: ml_collections.ConfigDict, saved: dict) -> None:

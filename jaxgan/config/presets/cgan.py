@@ -6,7 +6,8 @@ labels in all; `generate --label=K` draws class K, its sub-clusters in proportio
 and the sample grids put one class in each column. Plain labels lump modes that the sub-clusters
 separate (slanted and upright 1s, open and closed 4s): with `model.clusters=0` the same recipe
 measured FCD 3.01x real and 98.0% label accuracy; with the sub-clusters 2.39x and 99.0% (README,
-Results). `dcgan.py` is the same recipe without labels.
+Results). `dcgan.py` is the same recipe without labels, on 400 clusters of the pixels instead,
+and measures closer to real (1.98x); this one is for drawing chosen digits.
 """
 
 from jaxgan.config.presets import dcgan
