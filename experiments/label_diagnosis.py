@@ -20,8 +20,9 @@ import os
 
 import jax
 import numpy as np
-from absl import app, flags
+from absl import flags
 
+from jaxgan.cli import entry
 from jaxgan.config import schema
 from jaxgan.core import sampling
 from jaxgan.data import clusters, splits
@@ -74,7 +75,7 @@ def _class_samples(name: str, evaluator, num: int) -> list[np.ndarray]:
   return [images[predicted == c] for c in range(10)]
 
 
-def main(_):
+def main():
   data = schema.default_config().data
   data.dataset = _DATASET.value
   if _IDX_DIR.value:
@@ -101,4 +102,4 @@ def main(_):
 
 
 if __name__ == "__main__":
-  app.run(main)
+  entry.run(main)

@@ -14,8 +14,9 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
-from absl import app, flags  # noqa: E402
+from absl import flags  # noqa: E402
 
+from jaxgan.cli import entry  # noqa: E402
 from jaxgan.evaluation import run_eval  # noqa: E402
 from jaxgan.run import pretrained, restore  # noqa: E402
 
@@ -25,7 +26,7 @@ _NUM = flags.DEFINE_integer("num", 10000, "Samples per evaluation.")
 _OUTPUT = flags.DEFINE_string("output", "truncation.png", "The plot.")
 
 
-def main(_):
+def main():
   name = _GENERATOR.value
   config, state, spec = (pretrained.load(name) if name in pretrained.NAMES
                          else restore.restore_run(name))
@@ -52,4 +53,4 @@ def main(_):
 
 
 if __name__ == "__main__":
-  app.run(main)
+  entry.run(main)
