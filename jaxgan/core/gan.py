@@ -62,20 +62,22 @@ class GANSpec:
     images = jax.nn.sigmoid(logits) if self.value_range == "unit" else jnp.tanh(logits)
     return images, nnx.state(generator, nnx.BatchStat).to_pure_dict()
 
-  def discriminate(self, d_params, img_BxHxWxC, labels_B=None, sn_vectors=None):
-    """Discriminator logits_B; with `sn_vectors`, of the spectrally normalised weights."""
+  def _discriminator(self, d_params, sn_vectors):
+    """D as a module; with `sn_vectors`, of the spectrally normalised weights."""
     if sn_vectors is not None:
       d_params = regularizers.spectral_normalize(d_params, sn_vectors)
-    return nnx.merge(self.d_graphdef, d_params)(img_BxHxWxC, labels_B)
+    return nnx.merge(self.d_graphdef, d_params)
+
+  def discriminate(self, d_params, img_BxHxWxC, labels_B=None, sn_vectors=None):
+    """Discriminator logits_B; with `sn_vectors`, of the spectrally normalised weights."""
+    return self._discriminator(d_params, sn_vectors)(img_BxHxWxC, labels_B)
 
   def with_class_loss(self, d_params, img_BxHxWxC, labels_B=None, sn_vectors=None):
     """(D's logits_B, its class loss): class_weight * the auxiliary classifier's cross-entropy
     against the labels' classes (0 without `class_weight`)."""
     if not self.class_weight:
       return self.discriminate(d_params, img_BxHxWxC, labels_B, sn_vectors), jnp.zeros(())
-    if sn_vectors is not None:
-      d_params = regularizers.spectral_normalize(d_params, sn_vectors)
-    logits_B, class_logits_BxC = nnx.merge(self.d_graphdef, d_params).logits_and_classes(
+    logits_B, class_logits_BxC = self._discriminator(d_params, sn_vectors).logits_and_classes(
         img_BxHxWxC, labels_B)
     classes_B = labels_B // self.subclusters if self.subclusters else labels_B
     return logits_B, self.class_weight * losses.class_loss(class_logits_BxC, classes_B)
