@@ -38,19 +38,22 @@ _PURITY_CLUSTERS = flags.DEFINE_list("purity_clusters", ["50", "100", "200", "40
                                      "Cluster counts whose purity is printed.")
 
 
-def _modes(images_NxHxWxC, labels_N) -> list[dict]:
-  cluster_N, _ = clusters.cluster_labels(images_NxHxWxC, 50, seed=0)
+MODES_CLUSTERS = 50
+
+
+def _modes(cluster_N, labels_N) -> list[dict]:
+  """Per class: how many of the MODES_CLUSTERS clusters hold >= 5% of it, and the largest share."""
   rows = []
   for c in range(10):
-    share_K = np.bincount(cluster_N[labels_N == c], minlength=50) / np.sum(labels_N == c)
+    share_K = (np.bincount(cluster_N[labels_N == c], minlength=MODES_CLUSTERS)
+               / np.sum(labels_N == c))
     rows.append(dict(cls=c, clusters_over_5pct=int(np.sum(share_K >= 0.05)),
                      largest_share=round(float(share_K.max()), 3)))
   return rows
 
 
-def _purity(images_NxHxWxC, labels_N, num_clusters: int) -> float:
+def _purity(cluster_N, labels_N, num_clusters: int) -> float:
   """The share of images whose cluster's most frequent class is their own."""
-  cluster_N, _ = clusters.cluster_labels(images_NxHxWxC, num_clusters, seed=0)
   counts_KxC = np.zeros((num_clusters, 10), np.int64)
   np.add.at(counts_KxC, (cluster_N, labels_N), 1)
   return float(counts_KxC.max(axis=1).sum() / len(labels_N))
@@ -81,10 +84,12 @@ def main():
   if _IDX_DIR.value:
     data.source, data.idx_dir = "idx", _IDX_DIR.value
   train_images, train_labels = splits.load_split(data, "train")
-  for row in _modes(train_images, train_labels):
+  cluster_N_by_k = {k: clusters.cluster_labels(train_images, k, seed=0)[0]
+                    for k in {MODES_CLUSTERS, *map(int, _PURITY_CLUSTERS.value)}}
+  for row in _modes(cluster_N_by_k[MODES_CLUSTERS], train_labels):
     print(json.dumps(dict(kind="modes", **row)), flush=True)
   for k in map(int, _PURITY_CLUSTERS.value):
-    purity = _purity(train_images, train_labels, k)
+    purity = _purity(cluster_N_by_k[k], train_labels, k)
     print(json.dumps(dict(kind="purity", clusters=k, purity=round(purity, 4))), flush=True)
   evaluator = run_eval.load_evaluator(data)
   test_images, test_labels = splits.load_split(data, "test")

@@ -13,6 +13,12 @@ from jaxgan.core import losses, regularizers
 from jaxgan.core.state import GANState
 
 
+def dataset_classes(labels, subclusters: int):
+  """The dataset classes of labels (ints or arrays): `label // subclusters` when the labels are
+  (class, sub-cluster) pairs, else the labels themselves. Of a label count, the class count."""
+  return labels // subclusters if subclusters else labels
+
+
 @dataclasses.dataclass(frozen=True)
 class GANSpec:
   """The static half of a GAN: graph definitions, optimizers and loss settings (never traced)."""
@@ -53,7 +59,7 @@ class GANSpec:
     """The classes a user can ask for: the dataset's classes of a class-conditional GAN, else 0."""
     if not self.class_conditional:
       return 0
-    return self.num_classes // self.subclusters if self.subclusters else self.num_classes
+    return dataset_classes(self.num_classes, self.subclusters)
 
   def generate(self, g_params, g_batch_stats, z_BxZ, labels_B=None, *, train=False):
     """Generator images in the data range (and the updated batch stats when `train`)."""
@@ -79,7 +85,7 @@ class GANSpec:
       return self.discriminate(d_params, img_BxHxWxC, labels_B, sn_vectors), jnp.zeros(())
     logits_B, class_logits_BxC = self._discriminator(d_params, sn_vectors).logits_and_classes(
         img_BxHxWxC, labels_B)
-    classes_B = labels_B // self.subclusters if self.subclusters else labels_B
+    classes_B = dataset_classes(labels_B, self.subclusters)
     return logits_B, self.class_weight * losses.class_loss(class_logits_BxC, classes_B)
 
 
@@ -99,7 +105,7 @@ def init_state(config, image_shape, num_classes: int = 0,
   """
   key = jax.random.PRNGKey(config.seed)
   subclusters = config.model.clusters if config.model.conditional else 0
-  aux_classes = (num_classes // max(subclusters, 1)) if config.loss.class_weight else 0
+  aux_classes = dataset_classes(num_classes, subclusters) if config.loss.class_weight else 0
   generator, discriminator = models.build(
       config.model, image_shape=image_shape, num_classes=num_classes,
       dtype=models.DTYPES[config.dtype], key=rng.stream_key(key, rng.INIT),
