@@ -64,6 +64,13 @@ def _flops(compiled) -> float:
   return float(cost.get("flops", 0.0))
 
 
+def _num_labels(config, dataset_classes: int) -> int:
+  """The labels G and D are conditioned on: the classes, times their sub-clusters, or the clusters."""
+  if config.model.conditional:
+    return dataset_classes * max(config.model.clusters, 1)
+  return config.model.clusters
+
+
 def measure(config, *, steps: int, repeats: int, num_devices: int | None = None,
             data: str = "synthetic", peak_size: int = 2048) -> dict:
   """Times the train step of `config`; returns the benchmark record (see module docstring)."""
@@ -87,7 +94,9 @@ def measure(config, *, steps: int, repeats: int, num_devices: int | None = None,
   num_examples, batch_size = len(images_N), config.batch_size
   steps_per_epoch = data_lib.steps_per_epoch(num_examples, batch_size)
   k = config.steps_per_call or step_fns.default_steps_per_call(steps_per_epoch)
-  num_classes = int(labels_N.max()) + 1 if config.model.conditional else 0
+  num_classes = _num_labels(config, int(labels_N.max()) + 1)
+  if config.model.clusters:  # k-means labels: random ones of the same count cost the step the same.
+    labels_N = np.random.default_rng(1).integers(0, num_classes, len(images_N), dtype=np.int32)
   state, spec = gan.init_state(config, images_N.shape[1:], num_classes)
   state = jax.device_put(state, replicated)
   images = parallel.put_replicated(mesh, images_N)

@@ -112,6 +112,26 @@ def test_the_projection_discriminator_output_depends_on_the_label():
   assert np.all(np.abs(np.asarray(a) - np.asarray(b)) > 1e-6)
 
 
+def test_a_conditional_step_normalises_the_projection_table_as_a_whole():
+  """D's logits and gradients are those of the whole normalised table, though the step divides the
+  batch's rows only (its sigma still comes from the whole table)."""
+  config = cgan.get_config()
+  config.model.update(width=8, latent_dim=16)
+  state, spec = _state(config, num_classes=10)
+  images = jax.random.uniform(jax.random.PRNGKey(0), (4, 28, 28, 1))
+  labels = jnp.array([3, 3, 9, 0])
+  vectors = regularizers.power_iteration(state.d_params, state.d_sn_vectors)
+  whole = lambda p: nnx.merge(spec.d_graphdef, regularizers.spectral_normalize(p, vectors))(
+      images, labels)
+  rows = lambda p: spec.discriminate(p, images, labels, vectors)
+  np.testing.assert_allclose(rows(state.d_params), whole(state.d_params), rtol=1e-5, atol=1e-6)
+  grads_rows, grads_whole = (jax.grad(lambda p: jnp.sum(jnp.sin(f(p))))(state.d_params)
+                             for f in (rows, whole))
+  table_rows, table_whole = grads_rows["embed"]["embedding"], grads_whole["embed"]["embedding"]
+  assert float(jnp.max(jnp.abs(table_whole))) > 1e-4
+  np.testing.assert_allclose(table_rows, table_whole, rtol=1e-4, atol=1e-7)
+
+
 def test_an_old_config_json_without_newer_fields_loads_with_their_defaults(tmp_path):
   saved = json.loads(smoke.get_config().to_json_best_effort())
   del saved["sampling"], saved["model"]["clusters"], saved["health"]

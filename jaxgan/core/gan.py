@@ -12,6 +12,9 @@ from jaxgan import models, rng
 from jaxgan.core import losses, regularizers
 from jaxgan.core.state import GANState
 
+# The path in D's parameters of the projection discriminator's class embedding table.
+_PROJECTION = ("embed", "embedding")
+
 
 def dataset_classes(labels, subclusters: int):
   """The dataset classes of labels (ints or arrays): `label // subclusters` when the labels are
@@ -68,23 +71,29 @@ class GANSpec:
     images = jax.nn.sigmoid(logits) if self.value_range == "unit" else jnp.tanh(logits)
     return images, nnx.state(generator, nnx.BatchStat).to_pure_dict()
 
-  def _discriminator(self, d_params, sn_vectors):
-    """D as a module; with `sn_vectors`, of the spectrally normalised weights."""
-    if sn_vectors is not None:
-      d_params = regularizers.spectral_normalize(d_params, sn_vectors)
-    return nnx.merge(self.d_graphdef, d_params)
+  def _discriminator(self, d_params, sn_vectors, labels_B):
+    """(D as a module, the labels to call it with); with `sn_vectors`, of the spectrally normalised
+    weights. Its projection table is then normalised after the batch's rows are gathered, and the
+    labels index those rows: dividing a 400-row table at every step made the step 1.7x slower."""
+    if sn_vectors is None:
+      return nnx.merge(self.d_graphdef, d_params), labels_B
+    if labels_B is None:  # Unconditional: no table.
+      return nnx.merge(self.d_graphdef, regularizers.spectral_normalize(d_params, sn_vectors)), None
+    d_params = regularizers.spectral_normalize(d_params, sn_vectors, rows={_PROJECTION: labels_B})
+    return nnx.merge(self.d_graphdef, d_params), jnp.arange(labels_B.shape[0])
 
   def discriminate(self, d_params, img_BxHxWxC, labels_B=None, sn_vectors=None):
     """Discriminator logits_B; with `sn_vectors`, of the spectrally normalised weights."""
-    return self._discriminator(d_params, sn_vectors)(img_BxHxWxC, labels_B)
+    discriminator, labels_B = self._discriminator(d_params, sn_vectors, labels_B)
+    return discriminator(img_BxHxWxC, labels_B)
 
   def with_class_loss(self, d_params, img_BxHxWxC, labels_B=None, sn_vectors=None):
     """(D's logits_B, its class loss): class_weight * the auxiliary classifier's cross-entropy
     against the labels' classes (0 without `class_weight`)."""
     if not self.class_weight:
       return self.discriminate(d_params, img_BxHxWxC, labels_B, sn_vectors), jnp.zeros(())
-    logits_B, class_logits_BxC = self._discriminator(d_params, sn_vectors).logits_and_classes(
-        img_BxHxWxC, labels_B)
+    discriminator, rows_B = self._discriminator(d_params, sn_vectors, labels_B)
+    logits_B, class_logits_BxC = discriminator.logits_and_classes(img_BxHxWxC, rows_B)
     classes_B = dataset_classes(labels_B, self.subclusters)
     return logits_B, self.class_weight * losses.class_loss(class_logits_BxC, classes_B)
 

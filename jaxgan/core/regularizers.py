@@ -55,12 +55,18 @@ def power_iteration(d_params, vectors, num_iters: int = 1) -> dict:
   return traverse_util.unflatten_dict(flat)
 
 
-def spectral_normalize(d_params, vectors) -> dict:
+def spectral_normalize(d_params, vectors, rows=None) -> dict:
   """Spectral normalisation (Miyato et al. 2018): each weight matrix W divided by its largest singular
-  value, estimated as |W u| for its power-iteration vector u (held constant in the gradient)."""
+  value, estimated as |W u| for its power-iteration vector u (held constant in the gradient).
+
+  `rows` maps the path of a table (a projection embedding) to the rows_B to keep: that table comes
+  back as W[rows_B] / sigma, the rows of the normalised table without dividing all of it.
+  """
   flat = traverse_util.flatten_dict(d_params)
   matrices = _matrices(d_params)
+  rows = rows or {}
   for path, u_O in traverse_util.flatten_dict(vectors).items():
     sigma = jnp.linalg.norm(matrices[path].astype(jnp.float32) @ jax.lax.stop_gradient(u_O))
-    flat[path] = flat[path] / sigma.astype(flat[path].dtype)
+    w = flat[path][rows[path]] if path in rows else flat[path]
+    flat[path] = w / sigma.astype(w.dtype)
   return traverse_util.unflatten_dict(flat)
