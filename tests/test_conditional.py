@@ -20,7 +20,7 @@ from tests.conftest import REPO_ROOT
 # Training runs and command-line subprocesses: in CI, not in the edit loop (-m "not slow").
 pytestmark = pytest.mark.slow
 
-CGAN_TEST_STEPS = 1000
+CGAN_TEST_STEPS = 700
 
 
 def _conditional_smoke_config(idx_dir, **overrides):
@@ -162,10 +162,10 @@ def label_accuracy(spec, state, evaluator, num_per_class: int, seed: int = 0) ->
 
 
 def test_cgan_config_draws_the_requested_digits(mnist_idx_dir, tmp_path):
-  """`cgan.py` at a reduced size (width 16, 1000 steps on real MNIST): the evaluator reads the
+  """`cgan.py` at a reduced size (width 16, 700 steps on real MNIST): the evaluator reads the
   requested digit far above chance (0.1), for most labels in most of their samples; `evaluate`'s
   label accuracy of a conditional run says the same. (So short a run has not found every class yet:
-  at 1000 steps 7 labels pass 0.5, at 600 steps 6, with the spectrally normalised D.)"""
+  at 700 steps 9 labels pass 0.5, the mean is 0.92; at 500 steps 6 pass, the mean is 0.68.)"""
   config = cgan.get_config()
   config.update(num_steps=CGAN_TEST_STEPS, log_every_steps=100, eval_every_steps=0,
                 eval_final_num=0, checkpoint_every_steps=CGAN_TEST_STEPS)
@@ -176,7 +176,7 @@ def test_cgan_config_draws_the_requested_digits(mnist_idx_dir, tmp_path):
   evaluator = classifier.load_evaluator()
   accuracy = label_accuracy(spec, state, evaluator, 100)
   print("accuracy per label:", np.round(accuracy, 2))
-  assert accuracy.mean() > 0.5 and np.sum(accuracy > 0.5) >= 5, accuracy
+  assert accuracy.mean() > 0.75 and np.sum(accuracy > 0.5) >= 8, accuracy
 
   reference = run_eval.load_reference(evaluator, config.data)
   sample = lambda s, k, n: sampling.sample_images(spec, s, k, n, mode=config.sampling)

@@ -37,7 +37,10 @@ def fcd(feats_a_NxF, feats_b_MxF) -> float:
 
 
 def _poly_kernel(x_NxF: np.ndarray, y_MxF: np.ndarray) -> np.ndarray:
-  return (x_NxF @ y_MxF.T / x_NxF.shape[1] + 1.0) ** 3
+  k_NxM = x_NxF @ y_MxF.T
+  k_NxM /= x_NxF.shape[1]
+  k_NxM += 1.0
+  return k_NxM * k_NxM * k_NxM  # In place and by products: 1.4x faster than `(...) ** 3`.
 
 
 def kid(feats_a_NxF, feats_b_MxF, num_subsets: int = 100, subset_size: int = 1000,

@@ -98,19 +98,21 @@ class Extractor:
                ) -> tuple[np.ndarray, np.ndarray]:
     """Features of `images` (an NxHxW[xC] array or any iterable of single images).
 
-    Every batch has `batch_size` rows (the last one is zero-padded), so the network compiles once.
-    `num`, if known, is only for the progress log.
+    Every batch has `batch_size` rows (the last one is zero-padded), so the network compiles once;
+    an array of fewer images is one batch of its own size. `num`, if known, is only for the
+    progress log.
     """
     if isinstance(images, np.ndarray) and images.ndim not in (3, 4):
       raise DataError(f"expected a batch of images, NxHxW or NxHxWxC, got shape {images.shape}")
     size = model.IMAGE_SIZE
+    rows = min(self.batch_size, len(images)) if isinstance(images, np.ndarray) else self.batch_size
     outputs, count, last_log = [], 0, time.monotonic()
-    batch = np.zeros((self.batch_size, size, size, 3), np.float32)
+    batch = np.zeros((max(rows, 1), size, size, 3), np.float32)
     filled = 0
     for img in images:
       batch[filled] = preprocess(img, size)
       filled += 1
-      if filled == self.batch_size:
+      if filled == rows:
         outputs.append((self.run_batch(batch), filled))
         batch, filled = np.zeros_like(batch), 0  # A new buffer: the last one may still be in use.
       count += 1
