@@ -8,7 +8,8 @@ with 200, 92% with 400), and the GAN gets closer to real with them: FCD 3.85x re
 with 200, 1.98x with 400 (docs/sweeps.md). G at 2e-4 and D at 4e-4 with Adam(0.5, 0.999),
 generator EMA, 15000 steps, evaluated every 2500 steps at N = 2000 to keep the best checkpoint.
 Measured at N = 10000: FCD 2.07 (1.98x real), score 9.64, class KL 0.0025, precision 0.82, recall
-0.78; 14.8 minutes on a 2-core CPU (a 35-second evaluation ran beside it). Results: README.
+0.78; 14.8 minutes on a 2-core CPU (a 35-second evaluation ran beside it). A second run of the
+same config: 2.19x, 13.4 minutes alone. Results: README.
 """
 
 from jaxgan.config import schema
