@@ -130,6 +130,8 @@ def test_a_conditional_step_normalises_the_projection_table_as_a_whole():
   table_rows, table_whole = grads_rows["embed"]["embedding"], grads_whole["embed"]["embedding"]
   assert float(jnp.max(jnp.abs(table_whole))) > 1e-4
   np.testing.assert_allclose(table_rows, table_whole, rtol=1e-4, atol=1e-7)
+  with pytest.raises(ValueError, match="not normalised"):  # A table under another name.
+    regularizers.spectral_normalize(state.d_params, vectors, rows={("table",): labels})
 
 
 def test_an_old_config_json_without_newer_fields_loads_with_their_defaults(tmp_path):

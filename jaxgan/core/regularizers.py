@@ -64,8 +64,12 @@ def spectral_normalize(d_params, vectors, rows=None) -> dict:
   """
   flat = traverse_util.flatten_dict(d_params)
   matrices = _matrices(d_params)
+  flat_vectors = traverse_util.flatten_dict(vectors)
   rows = rows or {}
-  for path, u_O in traverse_util.flatten_dict(vectors).items():
+  unknown = sorted(rows.keys() - flat_vectors.keys())
+  if unknown:
+    raise ValueError(f"rows of tables that are not normalised: {unknown}")
+  for path, u_O in flat_vectors.items():
     sigma = jnp.linalg.norm(matrices[path].astype(jnp.float32) @ jax.lax.stop_gradient(u_O))
     w = flat[path][rows[path]] if path in rows else flat[path]
     flat[path] = w / sigma.astype(w.dtype)
