@@ -8,8 +8,6 @@ import struct
 REPO_ROOT = pathlib.Path(__file__).resolve().parents[1]
 # Compiled programs are cached across tests and the subprocesses they start (same flags, same program).
 os.environ.setdefault("JAX_COMPILATION_CACHE_DIR", str(REPO_ROOT / ".pytest_cache" / "jax"))
-# As the commands keep them (`parallel.enable_compilation_cache`): programs over 0.1 s, not JAX's 1 s.
-os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "0.1")
 
 import jax  # noqa: E402  (after the cache setting, which subprocesses inherit)
 import numpy as np  # noqa: E402

@@ -2,6 +2,7 @@
 `evaluate` and the pretrained weights."""
 
 import os
+import time
 
 import jax
 import ml_collections
@@ -12,6 +13,8 @@ from jaxgan.core.state import GANState
 from jaxgan.errors import CheckpointError
 from jaxgan.run import workdir as workdir_lib
 from jaxgan.run.checkpoint import OPEN_ATTEMPTS, Checkpoints
+
+RETRY_SECONDS = 0.5  # Wait before reading again the latest step of a run that is training.
 
 
 def restore_run(workdir: str, step: int | None = None, *, best: bool = False
@@ -42,8 +45,13 @@ def restore_run(workdir: str, step: int | None = None, *, best: bool = False
       except CheckpointError:
         # A run training in this workdir saves new steps and removes its old ones: the latest one
         # can be overtaken, and be half-deleted or gone, while it is read. Then the new latest is
-        # read instead.
+        # read instead. While a run holds the workdir, an unreadable latest step is read again
+        # after a moment (a CI run once met one missing a file that its save had not yet written).
         overtaken = any(name.isdigit() and int(name) > resolved for name in os.listdir(directory))
         vanished = not os.path.isdir(os.path.join(directory, str(resolved)))
-        if step is not None or not (overtaken or vanished) or attempt == OPEN_ATTEMPTS - 1:
+        training = os.path.exists(os.path.join(workdir, workdir_lib.LOCK_FILE))
+        if (step is not None or not (overtaken or vanished or training)
+            or attempt == OPEN_ATTEMPTS - 1):
           raise
+        if not (overtaken or vanished):
+          time.sleep(RETRY_SECONDS)
