@@ -46,7 +46,7 @@ def restore_run(workdir: str, step: int | None = None, *, best: bool = False
         # A run training in this workdir saves new steps and removes its old ones: the latest one
         # can be overtaken, and be half-deleted or gone, while it is read. Then the new latest is
         # read instead. While a run holds the workdir, an unreadable latest step is read again
-        # after a moment (a CI run once met one missing a file that its save had not yet written).
+        # after a moment (a CI run once met the latest step present but missing one of its files).
         overtaken = any(name.isdigit() and int(name) > resolved for name in os.listdir(directory))
         vanished = not os.path.isdir(os.path.join(directory, str(resolved)))
         training = os.path.exists(os.path.join(workdir, workdir_lib.LOCK_FILE))
