@@ -13,9 +13,10 @@ import pytest
 from flax import nnx
 
 from jaxgan import rng
-from jaxgan.config import schema
+from jaxgan.config import schema, validation
 from jaxgan.config.presets import cgan, smoke
 from jaxgan.core import gan, losses, regularizers, sampling
+from jaxgan.errors import ConfigError
 from jaxgan.evaluation import feature_metrics
 from jaxgan.run import workdir
 from jaxgan.run import workdir as workdir_lib
@@ -158,3 +159,36 @@ def test_a_held_lock_renews_its_own_lease(tmp_path):
   assert time.time() - os.stat(lock.path).st_mtime < workdir.LEASE_SECONDS
   lock.release()
   assert not os.path.exists(lock.path)
+
+
+def _deltas(before, after):
+  return jax.tree.leaves(jax.tree.map(lambda a, b: np.asarray(b) - np.asarray(a), before, after))
+
+
+def test_a_learning_rate_decay_scales_each_update_by_what_is_left_of_it():
+  """Both networks' second update of a 2-step run that decays over both steps is half the update
+  the constant rate makes from the same state (Adam's moments are the same, only the rate falls)."""
+  real, z = _batch(_state()[1])
+  runs = {}
+  for decay in (0, 2):
+    state, spec = _state(**{"num_steps": 2, "optimizer.lr_decay_steps": decay,
+                            "optimizer.weight_decay": 0.0})
+    first, _ = _jit_update(spec, state, real, None, z)
+    second, _ = _jit_update(spec, first, real, None, z)
+    runs[decay] = (state, first, second)
+  for params in ("g_params", "d_params"):
+    (s0, f0, c0), (s2, f2, c2) = ([getattr(t, params) for t in runs[d]] for d in (0, 2))
+    for a, b in zip(_deltas(s0, f0), _deltas(s2, f2)):
+      np.testing.assert_allclose(b, a, atol=1e-7)
+    halves = [(b, 0.5 * a) for a, b in zip(_deltas(f0, c0), _deltas(f2, c2))]
+    assert any(np.abs(a).max() > 1e-6 for _, a in halves)
+    for b, a in halves:
+      np.testing.assert_allclose(b, a, rtol=1e-3, atol=2e-7)  # Rounding of the parameters.
+
+
+@pytest.mark.parametrize("num_steps, decay", [(0, 10), (5, 10)])
+def test_a_learning_rate_decay_longer_than_the_run_is_a_config_error(num_steps, decay):
+  config = smoke.get_config()
+  config.num_steps, config.optimizer.lr_decay_steps = num_steps, decay
+  with pytest.raises(ConfigError, match=f"config.optimizer.lr_decay_steps: got {decay}"):
+    validation.validate(config)

@@ -99,11 +99,25 @@ class GANSpec:
     return logits_B, self.class_weight * losses.class_loss(class_logits_BxC, classes_B)
 
 
-def make_optimizer(opt_config, learning_rate: float) -> optax.GradientTransformation:
-  """PyTorch's Adam(weight_decay=wd): L2 added to the gradient (not AdamW), then Adam."""
+def learning_rate(base_lr: float, num_updates: int, decay_updates: int) -> optax.ScalarOrSchedule:
+  """`base_lr`, falling linearly to 0 over the last `decay_updates` of `num_updates` when > 0."""
+  if not decay_updates:
+    return base_lr
+  return optax.linear_schedule(base_lr, 0.0, decay_updates,
+                               transition_begin=num_updates - decay_updates)
+
+
+def make_optimizer(opt_config, base_lr: float, every: int = 1,
+                   num_steps: int = 0) -> optax.GradientTransformation:
+  """PyTorch's Adam(weight_decay=wd): L2 added to the gradient (not AdamW), then Adam.
+
+  The optimizer updates at one step in `every`; with `opt_config.lr_decay_steps`, its rate falls
+  linearly to 0 over the last of the run's `num_steps`.
+  """
+  lr = learning_rate(base_lr, num_steps // every, opt_config.lr_decay_steps // every)
   return optax.chain(
       optax.add_decayed_weights(opt_config.weight_decay),
-      optax.adam(learning_rate, b1=opt_config.b1, b2=opt_config.b2, eps=opt_config.eps))
+      optax.adam(lr, b1=opt_config.b1, b2=opt_config.b2, eps=opt_config.eps))
 
 
 def init_state(config, image_shape, num_classes: int = 0,
@@ -126,8 +140,9 @@ def init_state(config, image_shape, num_classes: int = 0,
       s.to_pure_dict() for s in (g_params, g_batch_stats, d_params))
   spec = GANSpec(
       g_graphdef=g_graphdef, d_graphdef=d_graphdef,
-      g_tx=make_optimizer(config.optimizer, config.optimizer.g_lr),
-      d_tx=make_optimizer(config.optimizer, config.optimizer.d_lr),
+      g_tx=make_optimizer(config.optimizer, config.optimizer.g_lr, config.d_steps,
+                          config.num_steps),
+      d_tx=make_optimizer(config.optimizer, config.optimizer.d_lr, num_steps=config.num_steps),
       latent_dim=config.model.latent_dim, num_classes=num_classes,
       value_range=config.data.range, generator_loss=config.loss.generator,
       discriminator_loss=config.loss.discriminator, l1_weight=config.loss.l1_weight,
