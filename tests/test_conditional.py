@@ -167,7 +167,7 @@ def test_cgan_config_draws_the_requested_digits(mnist_idx_dir, tmp_path):
   label accuracy of a conditional run says the same. (So short a run has not found every class yet:
   at 700 steps 9 labels pass 0.5, the mean is 0.92; at 500 steps 6 pass, the mean is 0.68.)"""
   config = cgan.get_config()
-  config.update(num_steps=CGAN_TEST_STEPS, log_every_steps=100, eval_every_steps=0,
+  config.update(num_steps=CGAN_TEST_STEPS, log_every_steps=CGAN_TEST_STEPS, eval_every_steps=0,
                 eval_final_num=0, checkpoint_every_steps=CGAN_TEST_STEPS)
   config.model.width = 16
   config.data.update(source="idx", idx_dir=mnist_idx_dir)
