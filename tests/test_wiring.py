@@ -166,29 +166,38 @@ def _deltas(before, after):
 
 
 def test_a_learning_rate_decay_scales_each_update_by_what_is_left_of_it():
-  """Both networks' second update of a 2-step run that decays over both steps is half the update
+  """Both networks' second update of a 2-step run that decays over all of it is half the update
   the constant rate makes from the same state (Adam's moments are the same, only the rate falls)."""
   real, z = _batch(_state()[1])
   runs = {}
-  for decay in (0, 2):
-    state, spec = _state(**{"num_steps": 2, "optimizer.lr_decay_steps": decay,
+  for decay in (0.0, 1.0):
+    state, spec = _state(**{"num_steps": 2, "optimizer.lr_decay": decay,
                             "optimizer.weight_decay": 0.0})
     first, _ = _jit_update(spec, state, real, None, z)
     second, _ = _jit_update(spec, first, real, None, z)
     runs[decay] = (state, first, second)
   for params in ("g_params", "d_params"):
-    (s0, f0, c0), (s2, f2, c2) = ([getattr(t, params) for t in runs[d]] for d in (0, 2))
-    for a, b in zip(_deltas(s0, f0), _deltas(s2, f2)):
+    (s0, f0, c0), (s1, f1, c1) = ([getattr(t, params) for t in runs[d]] for d in (0.0, 1.0))
+    for a, b in zip(_deltas(s0, f0), _deltas(s1, f1)):
       np.testing.assert_allclose(b, a, atol=1e-7)
-    halves = [(b, 0.5 * a) for a, b in zip(_deltas(f0, c0), _deltas(f2, c2))]
+    halves = [(b, 0.5 * a) for a, b in zip(_deltas(f0, c0), _deltas(f1, c1))]
     assert any(np.abs(a).max() > 1e-6 for _, a in halves)
     for b, a in halves:
       np.testing.assert_allclose(b, a, rtol=1e-3, atol=2e-7)  # Rounding of the parameters.
 
 
-@pytest.mark.parametrize("num_steps, decay", [(0, 10), (5, 10)])
-def test_a_learning_rate_decay_longer_than_the_run_is_a_config_error(num_steps, decay):
+def test_a_decay_over_the_last_third_of_15000_steps_starts_at_step_10000():
+  lr = gan.learning_rate(1.0, 15000, 1 / 3)
+  assert [float(lr(step)) for step in (0, 10000, 12500, 15000)] == [1.0, 1.0, 0.5, 0.0]
+
+
+@pytest.mark.parametrize("num_steps, decay, message", [
+    (0, 0.5, "got 0.5, but it decays over a fraction of num_steps, which is 0"),
+    (10, 1.5, "got 1.5, expected a number in"),
+])
+def test_a_learning_rate_decay_without_num_steps_or_over_1_is_a_config_error(num_steps, decay,
+                                                                               message):
   config = smoke.get_config()
-  config.num_steps, config.optimizer.lr_decay_steps = num_steps, decay
-  with pytest.raises(ConfigError, match=f"config.optimizer.lr_decay_steps: got {decay}"):
+  config.num_steps, config.optimizer.lr_decay = num_steps, decay
+  with pytest.raises(ConfigError, match=f"config.optimizer.lr_decay: {message}"):
     validation.validate(config)

@@ -105,9 +105,9 @@ FIELDS: dict[str, Field] = {
     "optimizer.b1": Field(0.4, "Adam beta1.", check=checks.number(0.0, high=1.0)),
     "optimizer.b2": Field(0.8, "Adam beta2.", check=checks.number(0.0, high=1.0)),
     "optimizer.eps": Field(1e-8, "Adam epsilon.", check=checks.number(0.0, low_open=True)),
-    "optimizer.lr_decay_steps": Field(0, "> 0: both learning rates fall linearly to 0 over the "
-                                      "run's last this many steps (needs num_steps).",
-                                      check=checks.integer(0)),
+    "optimizer.lr_decay": Field(0.0, "> 0: both learning rates fall linearly to 0 over this last "
+                                "fraction of the run's num_steps.", check=checks.number(0.0, high=1.0,
+                                                                                     high_open=False)),
     "optimizer.weight_decay": Field(1e-4, "L2 added to the gradient, as PyTorch's Adam (not AdamW)."),
     "loss.generator": Field("non_saturating", "Generator loss.",
                             check=checks.one_of(GENERATOR_LOSSES)),

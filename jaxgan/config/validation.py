@@ -47,10 +47,9 @@ def validate(config) -> None:
   if values["loss.class_weight"] and not values["model.conditional"]:
     _fail("loss.class_weight", f"got {values['loss.class_weight']!r}, but it needs the dataset's "
           "classes; set --config.model.conditional=true or leave it at 0.0")
-  decay = values["optimizer.lr_decay_steps"]
-  if decay and not 0 < decay <= values["num_steps"]:
-    _fail("optimizer.lr_decay_steps", f"got {decay}, expected at most num_steps "
-          f"({values['num_steps']}), which must be set (> 0) to decay the learning rates")
+  if values["optimizer.lr_decay"] and not values["num_steps"]:
+    _fail("optimizer.lr_decay", f"got {values['optimizer.lr_decay']!r}, but it decays over a "
+          "fraction of num_steps, which is 0; set --config.num_steps or leave it at 0.0")
   if values["model.clusters"] == 1:
     _fail("model.clusters", "got 1, expected 0 (off) or at least 2 clusters")
   if values["data.source"] == "folder" and not values["data.folder"]:

@@ -99,8 +99,9 @@ class GANSpec:
     return logits_B, self.class_weight * losses.class_loss(class_logits_BxC, classes_B)
 
 
-def learning_rate(base_lr: float, num_updates: int, decay_updates: int) -> optax.ScalarOrSchedule:
-  """`base_lr`, falling linearly to 0 over the last `decay_updates` of `num_updates` when > 0."""
+def learning_rate(base_lr: float, num_updates: int, decay: float) -> optax.ScalarOrSchedule:
+  """`base_lr`, falling linearly to 0 over the last `decay` fraction of `num_updates` when > 0."""
+  decay_updates = round(decay * num_updates)
   if not decay_updates:
     return base_lr
   return optax.linear_schedule(base_lr, 0.0, decay_updates,
@@ -111,10 +112,10 @@ def make_optimizer(opt_config, base_lr: float, every: int = 1,
                    num_steps: int = 0) -> optax.GradientTransformation:
   """PyTorch's Adam(weight_decay=wd): L2 added to the gradient (not AdamW), then Adam.
 
-  The optimizer updates at one step in `every`; with `opt_config.lr_decay_steps`, its rate falls
-  linearly to 0 over the last of the run's `num_steps`.
+  The optimizer updates at one step in `every`; with `opt_config.lr_decay`, its rate falls
+  linearly to 0 over that last fraction of the run's `num_steps`.
   """
-  lr = learning_rate(base_lr, num_steps // every, opt_config.lr_decay_steps // every)
+  lr = learning_rate(base_lr, num_steps // every, opt_config.lr_decay)
   return optax.chain(
       optax.add_decayed_weights(opt_config.weight_decay),
       optax.adam(lr, b1=opt_config.b1, b2=opt_config.b2, eps=opt_config.eps))
