@@ -63,6 +63,7 @@ def test_both_losses_add_the_weighted_cross_entropy_of_the_asked_classes():
 def test_without_a_weight_d_has_no_classifier_and_the_losses_are_unchanged():
   config = cgan.get_config()
   config.model.update(width=8, latent_dim=16, clusters=0)
+  config.loss.class_weight = 0.0
   state, spec = gan.init_state(config, (28, 28, 1), num_classes=10)
   assert "classify" not in state.d_params and spec.class_weight == 0.0
 

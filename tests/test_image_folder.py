@@ -96,7 +96,8 @@ def test_rgb_folder_trains_the_conditional_dcgan_and_generate_writes_nx32x32x3(t
       [sys.executable, "-m", "experiments.mnist_gan", "--config=experiments/configs/cgan.py",
        f"--workdir={workdir}", "--config.data.source=folder",
        f"--config.data.folder={tmp_path / 'images'}", "--config.num_steps=3",
-       "--config.batch_size=8", "--config.model.width=8", "--config.eval_every_steps=0",
+       "--config.batch_size=8", "--config.model.width=8", "--config.model.clusters=5",
+       "--config.eval_every_steps=0",
        "--config.log_every_steps=1", "--config.checkpoint_every_steps=3"],
       cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=300, check=False)
   assert train.returncode == 0, train.stderr[-3000:]
@@ -148,7 +149,7 @@ def test_a_labelled_folder_gets_its_own_evaluator_and_its_runs_are_evaluated_wit
   assert record["test_accuracy"] == 1.0  # 9 test images (every 7th), of three distinct colours.
   config = cgan_config.get_config()
   config.data.update(source="folder", folder=str(folder))
-  config.model.width = 8
+  config.model.update(width=8, clusters=5)
   config.update(num_steps=2, batch_size=8, eval_every_steps=2, eval_num=20, eval_final_num=30,
                 log_every_steps=1, checkpoint_every_steps=2)
   workdir = tmp_path / "run"

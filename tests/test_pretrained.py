@@ -49,8 +49,8 @@ def test_a_damaged_or_unknown_pretrained_generator_is_refused(self_conditioned_r
 
 
 def test_best_py_is_the_config_of_the_run_the_readme_measured():
-  """The shipped mnist_dcgan is the README's best.py run: their fields agree, machine paths aside."""
-  with open(os.path.join(pretrained.WEIGHTS_DIR, "mnist_dcgan.json")) as f:
+  """The shipped mnist_cgan is the README's best.py run: their fields agree, machine paths aside."""
+  with open(os.path.join(pretrained.WEIGHTS_DIR, "mnist_cgan.json")) as f:
     record = json.load(f)
   measured = schema.flatten(record["config"])
   resolved = schema.flatten(best.get_config().to_dict())
