@@ -106,8 +106,8 @@ FIELDS: dict[str, Field] = {
     "optimizer.b2": Field(0.8, "Adam beta2.", check=checks.number(0.0, high=1.0)),
     "optimizer.eps": Field(1e-8, "Adam epsilon.", check=checks.number(0.0, low_open=True)),
     "optimizer.lr_decay": Field(0.0, "> 0: both learning rates fall linearly to 0 over this last "
-                                "fraction of the run's num_steps.", check=checks.number(0.0, high=1.0,
-                                                                                     high_open=False)),
+                                "fraction of num_steps (a resume to more steps stretches it).",
+                                check=checks.number(0.0, high=1.0, high_open=False)),
     "optimizer.weight_decay": Field(1e-4, "L2 added to the gradient, as PyTorch's Adam (not AdamW)."),
     "loss.generator": Field("non_saturating", "Generator loss.",
                             check=checks.one_of(GENERATOR_LOSSES)),
