@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from jaxgan.config import validation
-from jaxgan.config.presets import best, dcgan, mlp_ema, smoke
+from jaxgan.config.presets import best, dcgan, fashion, mlp_ema, smoke
 from jaxgan.core import gan, sampling
 from jaxgan.data import batches as data_lib
 from jaxgan.errors import ConfigError
@@ -200,7 +200,8 @@ def test_ema_update_in_the_step(idx_dir):
   assert no_ema.ema_params is None and no_ema.sampling_params() is no_ema.g_params
 
 
-@pytest.mark.parametrize("get_config", [best.get_config, mlp_ema.get_config, dcgan.get_config])
+@pytest.mark.parametrize("get_config", [best.get_config, mlp_ema.get_config, dcgan.get_config,
+                                        fashion.get_config])
 def test_improved_configs_are_valid_and_evaluate(get_config):
   config = get_config()
   config.data.idx_dir = "/some/dir"

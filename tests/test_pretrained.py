@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from jaxgan.config import schema
-from jaxgan.config.presets import best
+from jaxgan.config.presets import best, fashion
 from jaxgan.core import sampling
 from jaxgan.errors import ConfigError, JaxganError
 from jaxgan.evaluation import classifier, run_eval
@@ -48,16 +48,19 @@ def test_a_damaged_or_unknown_pretrained_generator_is_refused(self_conditioned_r
     pretrained.load("cifar_gan", str(tmp_path))
 
 
-def test_best_py_is_the_config_of_the_run_the_readme_measured():
-  """The shipped mnist_cgan is the README's best.py run: their fields agree, machine paths aside."""
-  with open(os.path.join(pretrained.WEIGHTS_DIR, "mnist_cgan.json")) as f:
+@pytest.mark.parametrize("name, preset", [("mnist_cgan", best), ("fashion_dcgan", fashion)])
+def test_a_shipped_generator_is_the_run_of_its_preset_the_readme_measured(name, preset):
+  """The shipped mnist_cgan is the README's best.py run, fashion_dcgan its fashion.py run: their
+  fields agree, machine paths aside."""
+  with open(os.path.join(pretrained.WEIGHTS_DIR, f"{name}.json")) as f:
     record = json.load(f)
   measured = schema.flatten(record["config"])
-  resolved = schema.flatten(best.get_config().to_dict())
+  resolved = schema.flatten(preset.get_config().to_dict())
   fields = [n for n, field in schema.FIELDS.items() if field.resume != schema.MACHINE]
   differ = {n: (resolved[n], measured.get(n)) for n in fields
             if n in measured and list(np.atleast_1d(resolved[n])) != list(np.atleast_1d(measured[n]))}
-  assert not differ and "configs/best.py" in record["command"], differ
+  preset_path = f"configs/{preset.__name__.rsplit('.', 1)[-1]}.py"
+  assert not differ and preset_path in record["command"], differ
 
 
 @pytest.mark.parametrize("name", pretrained.NAMES)
