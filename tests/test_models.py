@@ -12,7 +12,7 @@ from jaxgan import models
 from jaxgan.config.presets import dcgan as dcgan_config
 from jaxgan.config.presets import mlp_gan
 from jaxgan.core import gan
-from jaxgan.models import layers
+from jaxgan.models import dcgan, layers
 
 IMAGE_SHAPE = (28, 28, 1)
 def _dcgan3_config():
@@ -241,6 +241,36 @@ def test_a_third_dcgan_stage_adds_a_conv_to_each_network():
   assert g3["conv0"]["kernel"].shape == (3, 3, 4 * width, 2 * width)
   assert d3["conv3"]["kernel"].shape == (3, 3, 2 * width, 4 * width)
   assert "conv0" not in parameters["dcgan"][0] and "conv3" not in parameters["dcgan"][1]
+
+
+def test_minibatch_std_is_each_groups_mean_feature_std():
+  h_BxHxWxC = jax.random.normal(jax.random.PRNGKey(0), (6, 2, 3, 4)) * jnp.arange(1.0, 7.0)[:, None,
+                                                                                      None, None]
+  out = np.asarray(dcgan.minibatch_std(h_BxHxWxC, 3))
+  np.testing.assert_array_equal(out[..., :4], h_BxHxWxC)
+  h = np.float64(h_BxHxWxC)
+  for b in range(6):
+    group = h[b // 3 * 3:b // 3 * 3 + 3]
+    want = np.mean(np.sqrt(np.var(group, axis=0) + 1e-8))
+    np.testing.assert_allclose(out[b, :, :, 4], np.full((2, 3), want), rtol=1e-5)
+  assert out[0, 0, 0, 4] != out[3, 0, 0, 4]
+  with pytest.raises(ValueError, match="a batch of 6 does not split into groups of 4"):
+    dcgan.minibatch_std(h_BxHxWxC, 4)
+
+
+def test_minibatch_std_makes_d_see_the_other_images_of_a_group_only():
+  """With groups of 2, changing image 1 changes D's logit of image 0 (same group), not of image 2;
+  without it, D sees each image alone."""
+  config = dcgan_config.get_config()
+  images = jax.random.uniform(jax.random.PRNGKey(1), (4, *IMAGE_SHAPE))
+  changed = images.at[1].set(1.0 - images[1])
+  for group in (0, 2):
+    config.model.d_minibatch_std = group
+    _, discriminator = models.build(config.model, image_shape=IMAGE_SHAPE, num_classes=0,
+                                    dtype=jnp.float32, key=jax.random.PRNGKey(0))
+    before, after = np.asarray(discriminator(images)), np.asarray(discriminator(changed))
+    assert (before[0] != after[0]) == bool(group)
+    np.testing.assert_array_equal(before[2:], after[2:])
 
 
 @pytest.mark.parametrize("name", ["mlp", "dcgan"])

@@ -202,7 +202,7 @@ def test_shipped_configs_are_valid(get_config):
 
 @pytest.mark.parametrize("name, field, value", [
     ("dcgan", "model.g_hidden", (32, 64)), ("dcgan", "model.d_hidden", (64,)),
-    ("mlp", "model.width", 32), ("mlp", "model.stages", 3)])
+    ("mlp", "model.width", 32), ("mlp", "model.stages", 3), ("mlp", "model.d_minibatch_std", 4)])
 def test_a_field_of_another_model_family_is_refused(name, field, value):
   config = (dcgan if name == "dcgan" else mlp_gan).get_config()
   config.data.idx_dir = "/some/dir"
@@ -210,6 +210,17 @@ def test_a_field_of_another_model_family_is_refused(name, field, value):
   setattr(config[parents[0]], leaf, value)
   with pytest.raises(ConfigError, match=rf"config.{field}: got .*, but only model "
                      rf"{'mlp' if name == 'dcgan' else 'dcgan'} reads it \(model.name is '{name}'\)"):
+    validation.validate(config)
+
+
+def test_minibatch_std_groups_must_split_the_batch():
+  config = dcgan.get_config()
+  config.data.idx_dir = "/some/dir"
+  config.model.d_minibatch_std = 4
+  validation.validate(config)
+  config.model.d_minibatch_std = 3
+  with pytest.raises(ConfigError, match=re.escape(
+      "config.model.d_minibatch_std: got 3, but batch_size 64 does not split into groups of it")):
     validation.validate(config)
 
 

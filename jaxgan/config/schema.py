@@ -96,6 +96,10 @@ FIELDS: dict[str, Field] = {
     "model.conditional": Field(False, "G and D conditional on the dataset's classes.", SHAPE),
     "model.d_spectral_norm": Field(False, "Spectral normalisation of D (one power step a step).",
                                    SHAPE),
+    "model.d_minibatch_std": Field(0, "> 0: D sees the standard deviation of its last features over "
+                                   "groups of this many images (ProGAN's minibatch standard "
+                                   "deviation); batch_size must divide by it.", SHAPE,
+                                   checks.integer(0), family="dcgan"),
     "model.clusters": Field(0, "> 0: self-conditioning on this many k-means clusters of the images; "
                             "with model.conditional, this many k-means sub-clusters in each class.",
                             SHAPE),

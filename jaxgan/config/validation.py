@@ -50,6 +50,10 @@ def validate(config) -> None:
   if values["optimizer.lr_decay"] and not values["num_steps"]:
     _fail("optimizer.lr_decay", f"got {values['optimizer.lr_decay']!r}, but it decays over a "
           "fraction of num_steps, which is 0; set --config.num_steps or leave it at 0.0")
+  group = values["model.d_minibatch_std"]
+  if group and values["batch_size"] % group:
+    _fail("model.d_minibatch_std", f"got {group}, but batch_size {values['batch_size']} does not "
+          "split into groups of it; set a divisor of batch_size or 0 (off)")
   if values["model.clusters"] == 1:
     _fail("model.clusters", "got 1, expected 0 (off) or at least 2 clusters")
   if values["data.source"] == "folder" and not values["data.folder"]:

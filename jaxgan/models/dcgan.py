@@ -107,16 +107,33 @@ class Generator(nnx.Module):
     return _conv_transpose(getattr(self, f"up{self.num_up}"), h).astype(jnp.float32)
 
 
+def minibatch_std(h_BxHxWxC: jax.Array, group: int) -> jax.Array:
+  """h_BxHxWx(C+1): `h` with one more channel, for each image the standard deviation of the features
+  over its group of `group` consecutive images, averaged over features and positions (ProGAN's
+  minibatch standard deviation: a cue to how varied a batch is). B must divide by min(group, B)."""
+  b, height, width, channels = h_BxHxWxC.shape
+  group = min(group, b)
+  if b % group:
+    raise ValueError(f"minibatch_std: a batch of {b} does not split into groups of {group}")
+  h_GxKxHxWxC = h_BxHxWxC.astype(jnp.float32).reshape(b // group, group, height, width, channels)
+  std_G = jnp.mean(jnp.sqrt(jnp.var(h_GxKxHxWxC, axis=1) + 1e-8), axis=(1, 2, 3))
+  std_BxHxWx1 = jnp.broadcast_to(jnp.repeat(std_G, group)[:, None, None, None],
+                                 (b, height, width, 1)).astype(h_BxHxWxC.dtype)
+  return jnp.concatenate([h_BxHxWxC, std_BxHxWx1], axis=-1)
+
+
 class Discriminator(nnx.Module):
-  """img_BxHxWxC -> n stride-2 Convs (w, 2w, ..., 2^(n-1) w features) [-> Conv3x3(2^n w)] -> Linear
-  -> logit_B, LeakyReLU(0.2); the convs are conv1, conv2, ... in order. `aux_classes` > 0 adds an
-  auxiliary classifier on the same features (AC-GAN), read by `logits_and_classes`."""
+  """img_BxHxWxC -> n stride-2 Convs (w, 2w, ..., 2^(n-1) w features) [-> Conv3x3(2^n w)]
+  [-> `minibatch_std`] -> Linear -> logit_B, LeakyReLU(0.2); the convs are conv1, conv2, ... in
+  order. `aux_classes` > 0 adds an auxiliary classifier on the same features (AC-GAN), read by
+  `logits_and_classes`."""
 
   def __init__(self, *, image_shape: Sequence[int], width: int = 64, stages: int = 2,
-               num_classes: int = 0, aux_classes: int = 0, init: str = "normal",
-               dtype=jnp.float32, rngs: nnx.Rngs):
+               num_classes: int = 0, aux_classes: int = 0, minibatch_std_group: int = 0,
+               init: str = "normal", dtype=jnp.float32, rngs: nnx.Rngs):
     self.num_down, base = upsampling_stages(image_shape)
     self.extra = stages == 3
+    self.minibatch_std_group = minibatch_std_group
     c_in = image_shape[-1]
     for i in range(1, self.num_down + 1):
       c_out = width << (i - 1)
@@ -127,7 +144,7 @@ class Discriminator(nnx.Module):
       setattr(self, f"conv{self.num_down + 1}", nnx.Conv(
           c_in, 2 * c_in, (3, 3), padding="SAME", dtype=dtype, rngs=rngs,
           **dense_inits(init, 9 * c_in)))
-    features = base * base * (2 if self.extra else 1) * c_in
+    features = base * base * ((2 if self.extra else 1) * c_in + (1 if minibatch_std_group else 0))
     self.out = nnx.Linear(features, 1, dtype=dtype, rngs=rngs, **dense_inits(init, features))
     # Projection discriminator: logit += <embed(y), features>.
     self.embed = nnx.Embed(num_classes, features, rngs=rngs) if num_classes else None
@@ -141,6 +158,8 @@ class Discriminator(nnx.Module):
       h = jax.nn.leaky_relu(_strided_conv(getattr(self, f"conv{i}"), h), 0.2)
     if self.extra:
       h = jax.nn.leaky_relu(getattr(self, f"conv{self.num_down + 1}")(h), 0.2)
+    if self.minibatch_std_group:
+      h = minibatch_std(h, self.minibatch_std_group)
     return h.reshape((h.shape[0], -1))
 
   def __call__(self, img_BxHxWxC: jax.Array, labels_B: jax.Array | None = None) -> jax.Array:
@@ -155,12 +174,13 @@ class Discriminator(nnx.Module):
 
 
 def make(model_config, *, image_shape, num_classes, dtype, g_rngs, d_rngs, aux_classes=0):
-  """Builds the pair from config fields latent_dim, width, stages and init."""
+  """Builds the pair from config fields latent_dim, width, stages, d_minibatch_std and init."""
   generator = Generator(image_shape=image_shape, latent_dim=model_config.latent_dim,
                         width=model_config.width, stages=model_config.stages,
                         num_classes=num_classes, init=model_config.init, dtype=dtype, rngs=g_rngs)
   discriminator = Discriminator(image_shape=image_shape, width=model_config.width,
                                 stages=model_config.stages, num_classes=num_classes,
-                                aux_classes=aux_classes, init=model_config.init, dtype=dtype,
-                                rngs=d_rngs)
+                                aux_classes=aux_classes,
+                                minibatch_std_group=model_config.d_minibatch_std,
+                                init=model_config.init, dtype=dtype, rngs=d_rngs)
   return generator, discriminator
