@@ -18,6 +18,7 @@ from tests import processes  # noqa: E402
 
 parallel.relax_cpu_collective_timeouts()  # Also for the subprocesses, which inherit XLA_FLAGS.
 parallel.enable_compilation_cache()  # As the commands do: the tests' programs of 0.1 s and more too.
+
 jax.config.update("jax_num_cpu_devices", 8)
 jax.config.update("jax_numpy_rank_promotion", "raise")
 TINY_IDX_IMAGES = 200  # Random images in `tiny_idx_dir`: 12 steps an epoch at the smoke config's batch 16.

@@ -244,8 +244,8 @@ def test_a_third_dcgan_stage_adds_a_conv_to_each_network():
 
 
 def test_minibatch_std_is_each_groups_mean_feature_std():
-  h_BxHxWxC = jax.random.normal(jax.random.PRNGKey(0), (6, 2, 3, 4)) * jnp.arange(1.0, 7.0)[:, None,
-                                                                                      None, None]
+  scale_Bx1x1x1 = jnp.arange(1.0, 7.0).reshape(6, 1, 1, 1)  # Groups of unequal spread.
+  h_BxHxWxC = jax.random.normal(jax.random.PRNGKey(0), (6, 2, 3, 4)) * scale_Bx1x1x1
   out = np.asarray(dcgan.minibatch_std(h_BxHxWxC, 3))
   np.testing.assert_array_equal(out[..., :4], h_BxHxWxC)
   h = np.float64(h_BxHxWxC)
