@@ -8,8 +8,10 @@ import struct
 REPO_ROOT = pathlib.Path(__file__).resolve().parents[1]
 # Compiled programs are cached across tests and the subprocesses they start (same flags, same program).
 os.environ.setdefault("JAX_COMPILATION_CACHE_DIR", str(REPO_ROOT / ".pytest_cache" / "jax"))
+# So are the evaluators' real references (jaxgan/evaluation/reference_cache.py), out of the user's.
+os.environ.setdefault("JAXGAN_CACHE_DIR", str(REPO_ROOT / ".pytest_cache" / "jaxgan"))
 
-import jax  # noqa: E402  (after the cache setting, which subprocesses inherit)
+import jax  # noqa: E402  (after the cache settings, which subprocesses inherit)
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 

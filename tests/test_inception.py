@@ -246,14 +246,6 @@ def test_weights_from_a_path_brought_by_hand(tmp_path):
     weights.load(tmp_path / "missing.pth", cache=tmp_path / "other")
 
 
-def test_cache_dir_follows_the_environment(monkeypatch, tmp_path):
-  monkeypatch.setenv("JAXGAN_CACHE_DIR", str(tmp_path / "a"))
-  assert weights.cache_dir() == tmp_path / "a"
-  monkeypatch.delenv("JAXGAN_CACHE_DIR")
-  monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
-  assert weights.cache_dir() == tmp_path / "xdg" / "jaxgan"
-
-
 # ---------------------------------------------------------------------------------------------
 # clean-fid's resize, checked against PIL's bicubic algorithm written out in numpy.
 

@@ -12,7 +12,7 @@ from jaxgan.core import sampling
 from jaxgan.core.state import GANState
 from jaxgan.data import image_folder, splits
 from jaxgan.errors import ConfigError
-from jaxgan.evaluation import classifier
+from jaxgan.evaluation import classifier, reference_cache
 from jaxgan.evaluation.inception import features as inception_features
 from jaxgan.evaluation.inception import metrics as inception_metrics
 
@@ -53,7 +53,8 @@ def real_splits(data_config) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.nda
 
 
 def load_reference(evaluator: classifier.Evaluator, data_config) -> classifier.RealReference:
-  """The reference of the run's images: the test split and the last 10k of the train split.
+  """The reference of the run's images: the test split and the last 10k of the train split (read
+  from the user's cache folder once computed: `reference_cache`).
 
   Raises:
     ConfigError: the evaluator classifies images of another shape than the run's.
@@ -64,7 +65,8 @@ def load_reference(evaluator: classifier.Evaluator, data_config) -> classifier.R
         f"the evaluator classifies {'x'.join(map(str, evaluator.image_shape))} images, the run's "
         f"are {'x'.join(map(str, test_images.shape[1:]))}; set --config.data.image_size and "
         "--config.data.channels as its train_evaluator command did")
-  return classifier.make_reference(evaluator, test_images, train_images[-classifier.HELDOUT_NUM:])
+  return reference_cache.cached_reference(evaluator, test_images,
+                                          train_images[-classifier.HELDOUT_NUM:])
 
 
 def missing_evaluator(data_config) -> str | None:

@@ -18,14 +18,12 @@ recorded inside), or under the user's cache folder when its folder is read-only.
 import dataclasses
 import hashlib
 import logging
-import os
 import pathlib
-import tempfile
 
 import numpy as np
 
 from jaxgan.errors import DataError
-from jaxgan.evaluation import feature_metrics
+from jaxgan.evaluation import disk_cache, feature_metrics
 from jaxgan.evaluation.inception import features, weights
 
 PR_K = 3
@@ -132,27 +130,20 @@ def compare(real: SetStats, fake: SetStats, *, kid_subsets: int = 100,
 # Statistics of a source, cached next to it.
 
 def _save(path: pathlib.Path, stats: SetStats) -> None:
-  path.parent.mkdir(parents=True, exist_ok=True)
-  fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".fid_stats-", suffix=".tmp")
-  try:
-    with os.fdopen(fd, "wb") as f:
-      np.savez(f, mu=stats.mu, sigma=stats.sigma, pool=stats.pool, sq_radii=stats.sq_radii,
-               inception_score=np.array(stats.inception_score),
-               preprocessing=np.array(features.PREPROCESSING))
-    os.replace(tmp, path)
-  except BaseException:
-    os.unlink(tmp)
-    raise
+  disk_cache.save_npz(path, dict(mu=stats.mu, sigma=stats.sigma, pool=stats.pool,
+                                 sq_radii=stats.sq_radii,
+                                 inception_score=np.array(stats.inception_score),
+                                 preprocessing=np.array(features.PREPROCESSING)))
 
 
 def _load(path: pathlib.Path) -> SetStats | None:
+  arrays = disk_cache.load_npz(path)
+  if arrays is None or str(arrays.get("preprocessing")) != features.PREPROCESSING:
+    return None
   try:
-    with np.load(path, allow_pickle=False) as npz:
-      if str(npz["preprocessing"]) != features.PREPROCESSING:
-        return None
-      return SetStats(npz["mu"], npz["sigma"], npz["pool"], npz["sq_radii"],
-                      tuple(float(v) for v in npz["inception_score"]))
-  except (OSError, KeyError, ValueError, EOFError):
+    return SetStats(arrays["mu"], arrays["sigma"], arrays["pool"], arrays["sq_radii"],
+                    tuple(float(v) for v in arrays["inception_score"]))
+  except KeyError:
     return None
 
 
@@ -160,7 +151,7 @@ def stats_paths(source: features.Source, weights_sha256: str) -> list[pathlib.Pa
   """Where `source`'s statistics are cached: beside it, then under the user's cache folder."""
   key = f"{source.content_hash()[:16]}-{weights_sha256[:8]}"
   name = f"{source.path.name}.fid_stats-{key}.npz"
-  return [source.path.parent / name, weights.cache_dir() / "fid_stats" / name]
+  return [source.path.parent / name, disk_cache.cache_dir() / "fid_stats" / name]
 
 
 def source_stats(source: features.Source, extractor: features.Extractor, *,
@@ -193,7 +184,7 @@ def array_stats(images_NxHxWxC: np.ndarray, extractor: features.Extractor, *,
   folder, keyed by the sha256 of the images' bytes and the weights."""
   images = np.ascontiguousarray(images_NxHxWxC)
   key = f"{hashlib.sha256(images.tobytes()).hexdigest()[:16]}-{weights_sha256[:8]}"
-  path = weights.cache_dir() / "fid_stats" / f"array-{key}.npz"
+  path = disk_cache.cache_dir() / "fid_stats" / f"array-{key}.npz"
   cached = _load(path) if cache and path.is_file() else None
   if cached is not None and cached.num == len(images):
     return cached

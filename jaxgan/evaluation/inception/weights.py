@@ -5,7 +5,8 @@ The file is pytorch-fid's `pt_inception-2015-12-05-6726825d.pth` (95,628,359 byt
 sha256, `SHA256` below, is the value that projects pinning this file publish (the filename's
 `6726825d` is its first 8 hex digits, the prefix torch.hub checks); every copy, downloaded or
 brought by hand, is checked against it before it is used. The converted weights are cached under
-`cache_dir()/inception/` ($JAXGAN_CACHE_DIR, else $XDG_CACHE_HOME/jaxgan, else ~/.cache/jaxgan).
+`disk_cache.cache_dir()/inception/` ($JAXGAN_CACHE_DIR, else $XDG_CACHE_HOME/jaxgan, else
+~/.cache/jaxgan).
 
 The .pth file is read without torch (`pth.read_pth`).
 """
@@ -20,12 +21,11 @@ import threading
 import urllib.error
 import urllib.parse
 import urllib.request
-import zipfile
-from collections.abc import Mapping
 
 import numpy as np
 
 from jaxgan.errors import DataError
+from jaxgan.evaluation import disk_cache
 from jaxgan.evaluation.inception import convert
 from jaxgan.evaluation.inception import pth as pth_file
 
@@ -33,19 +33,10 @@ FILENAME = "pt_inception-2015-12-05-6726825d.pth"
 DEFAULT_URL = f"https://github.com/mseitzer/pytorch-fid/releases/download/fid_weights/{FILENAME}"
 SHA256 = "6726825d0af5f729cebd5821db510b11b1cfad8faad88a03f1befd49fb9129b2"
 URL_ENV = "JAXGAN_FID_WEIGHTS_URL"
-CACHE_ENV = "JAXGAN_CACHE_DIR"
 CONNECT_TIMEOUT_S = 5.0  # Resolving the host and opening the connection; offline fails within it.
 READ_TIMEOUT_S = 60.0    # The longest stall of a download in progress.
 
 _log = logging.getLogger("jaxgan")
-
-
-def cache_dir() -> pathlib.Path:
-  """$JAXGAN_CACHE_DIR, else $XDG_CACHE_HOME/jaxgan, else ~/.cache/jaxgan."""
-  if os.environ.get(CACHE_ENV):
-    return pathlib.Path(os.environ[CACHE_ENV]).expanduser()
-  base = os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache")
-  return pathlib.Path(base) / "jaxgan"
 
 
 def sha256_of(path: str | os.PathLike) -> str:
@@ -104,40 +95,24 @@ def _cache_file(cache: pathlib.Path, sha256: str) -> pathlib.Path:
   return cache / "inception" / f"pt_inception-2015-12-05-{sha256[:8]}.npz"
 
 
-def _save_npz(path: pathlib.Path, arrays: Mapping[str, np.ndarray]) -> None:
-  """Writes `arrays` to `path` atomically (a temporary file in the same folder, then a rename)."""
-  path.parent.mkdir(parents=True, exist_ok=True)
-  fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
-  try:
-    with os.fdopen(fd, "wb") as f:
-      np.savez(f, **arrays)
-    os.replace(tmp, path)
-  except BaseException:
-    os.unlink(tmp)
-    raise
-
-
 def _load_cached(path: pathlib.Path, sha256: str) -> tuple[dict, dict] | None:
   """The cached (params, batch_stats); None if absent, unreadable or made from another file."""
-  try:
-    with np.load(path, allow_pickle=False) as npz:
-      if str(npz["source_sha256"]) != sha256:
-        return None
-      params = convert.unflatten({k[7:]: npz[k] for k in npz.files if k.startswith("params/")})
-      stats = convert.unflatten({k[12:]: npz[k] for k in npz.files if k.startswith("batch_stats/")})
-  except (OSError, KeyError, ValueError, zipfile.BadZipFile, EOFError):
+  arrays = disk_cache.load_npz(path)
+  if arrays is None or str(arrays.get("source_sha256")) != sha256:
     return None
+  params = convert.unflatten({k[7:]: v for k, v in arrays.items() if k.startswith("params/")})
+  stats = convert.unflatten({k[12:]: v for k, v in arrays.items() if k.startswith("batch_stats/")})
   return params, stats
 
 
 def save_cache(params: dict, batch_stats: dict, sha256: str = SHA256,
                cache: str | os.PathLike | None = None) -> pathlib.Path:
   """Caches converted weights as those of the .pth file with `sha256`; returns the cache file."""
-  path = _cache_file(pathlib.Path(cache) if cache is not None else cache_dir(), sha256)
+  path = _cache_file(pathlib.Path(cache) if cache is not None else disk_cache.cache_dir(), sha256)
   arrays = {"source_sha256": np.array(sha256)}
   arrays.update({f"params/{k}": v for k, v in convert.flatten(params).items()})
   arrays.update({f"batch_stats/{k}": v for k, v in convert.flatten(batch_stats).items()})
-  _save_npz(path, arrays)
+  disk_cache.save_npz(path, arrays)
   return path
 
 
@@ -167,13 +142,13 @@ def load(path: str | os.PathLike | None = None, *, url: str | None = None,
     url: where to download it from when neither `path` nor the cache has it (default: $URL_ENV,
       else pytorch-fid's release).
     sha256: the file's expected sha256.
-    cache: the cache folder (default: `cache_dir()`).
+    cache: the cache folder (default: `disk_cache.cache_dir()`).
     timeout: seconds to resolve and reach the download host before giving up.
 
   Raises:
     DataError: a bad checksum or file, or no cached copy, no path and no download (one line).
   """
-  cache = pathlib.Path(cache) if cache is not None else cache_dir()
+  cache = pathlib.Path(cache) if cache is not None else disk_cache.cache_dir()
   cache_path = _cache_file(cache, sha256)
   if path is not None:
     if not os.path.isfile(path):
