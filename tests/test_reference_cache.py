@@ -1,11 +1,13 @@
 """The user's cache folder, and the evaluator's real reference kept in it."""
 
+import json
 import logging
+import pathlib
 
 import numpy as np
 import pytest
 
-from jaxgan.evaluation import classifier, disk_cache, reference_cache
+from jaxgan.evaluation import classifier, disk_cache, feature_metrics, reference_cache
 
 ARRAYS = reference_cache.ARRAYS
 
@@ -52,6 +54,33 @@ def test_a_cached_reference_is_the_computed_one_without_running_the_evaluator(
   assert cached.baselines == {} and cached.baselines is not computed.baselines
 
 
+def test_baselines_are_kept_beside_the_reference(evaluator, images, monkeypatch):
+  reference = reference_cache.cached_reference(evaluator, *images)
+  computed = classifier.real_baseline(reference, 30, kid_subsets=3)
+  assert computed == classifier.real_baseline(classifier.make_reference(evaluator, *images), 30,
+                                              kid_subsets=3)
+
+  def no_metrics(*args, **kwargs):
+    raise AssertionError("a cached baseline was computed again")
+
+  monkeypatch.setattr(classifier, "set_metrics", no_metrics)
+  again = reference_cache.cached_reference(evaluator, *images)
+  assert classifier.real_baseline(again, 30, kid_subsets=3) == computed
+  with pytest.raises(AssertionError, match="computed again"):
+    classifier.real_baseline(again, 30, kid_subsets=4)
+
+
+def test_damaged_baselines_are_computed_again_with_a_warning(evaluator, images, caplog):
+  reference = reference_cache.cached_reference(evaluator, *images)
+  computed = classifier.real_baseline(reference, 30, kid_subsets=3)
+  reference.baselines.path.write_text('[{"num": 30')
+  with caplog.at_level(logging.WARNING, logger="jaxgan"):
+    again = reference_cache.cached_reference(evaluator, *images)
+  assert "unreadable cached real baselines" in caplog.text
+  assert classifier.real_baseline(again, 30, kid_subsets=3) == computed
+  assert len(json.loads(reference.baselines.path.read_text())) == 1
+
+
 def test_other_images_or_another_evaluator_have_another_file(evaluator, images):
   test, heldout = images
   path = reference_cache.reference_path(evaluator, test, heldout)
@@ -67,6 +96,14 @@ def test_other_images_or_another_evaluator_have_another_file(evaluator, images):
             reference_cache.reference_path(
                 classifier.Evaluator(evaluator.graphdef, other_params), test, heldout)]
   assert len({path, *others}) == 1 + len(others)
+
+
+def test_changed_metric_code_has_another_file(evaluator, images, monkeypatch, tmp_path):
+  path = reference_cache.reference_path(evaluator, *images)
+  changed = tmp_path / "feature_metrics.py"
+  changed.write_text(pathlib.Path(feature_metrics.__file__).read_text() + "\n# k = 5\n")
+  monkeypatch.setattr(feature_metrics, "__file__", str(changed))
+  assert reference_cache.reference_path(evaluator, *images) != path
 
 
 @pytest.mark.parametrize("damage", ["truncated", "another_set"])
@@ -91,6 +128,8 @@ def test_a_cache_folder_that_cannot_be_written_warns_and_computes(evaluator, ima
   (tmp_path / "a_file").write_text("")
   monkeypatch.setenv("JAXGAN_CACHE_DIR", str(tmp_path / "a_file"))
   with caplog.at_level(logging.WARNING, logger="jaxgan"):
-    _assert_equal(reference_cache.cached_reference(evaluator, *images),
-                  classifier.make_reference(evaluator, *images))
-  assert "cannot cache the real reference" in caplog.text
+    reference = reference_cache.cached_reference(evaluator, *images)
+    _assert_equal(reference, classifier.make_reference(evaluator, *images))
+    assert "cannot cache the real reference" in caplog.text
+    assert classifier.real_baseline(reference, 30, kid_subsets=3)["fcd"] > 0
+  assert "cannot cache the real baselines" in caplog.text

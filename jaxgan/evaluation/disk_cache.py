@@ -1,9 +1,10 @@
-"""The user's cache folder and the .npz files kept in it, written atomically.
+"""The user's cache folder and the files kept in it, written atomically.
 
-Everything cached is keyed by what it was computed from, so a stale file is never read; one that
+Each cached file is named by what it was computed from, so a stale one is never read; one that
 is missing or unreadable costs only its computation.
 """
 
+import io
 import os
 import pathlib
 import tempfile
@@ -23,18 +24,25 @@ def cache_dir() -> pathlib.Path:
   return pathlib.Path(base) / "jaxgan"
 
 
-def save_npz(path: pathlib.Path, arrays: Mapping[str, np.ndarray]) -> None:
-  """Writes `arrays` to `path` atomically (a temporary file in the same folder, then a rename), so
-  that a reader, or another process writing the same file, never sees half of it."""
+def write_atomically(path: pathlib.Path, data: bytes) -> None:
+  """Writes `data` to `path` through a temporary file in the same folder and a rename, so that a
+  reader, or another process writing the same file, never sees half of it."""
   path.parent.mkdir(parents=True, exist_ok=True)
-  fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}-", suffix=".tmp")
+  fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}-", suffix=".tmp")
   try:
     with os.fdopen(fd, "wb") as f:
-      np.savez(f, **arrays)
+      f.write(data)
     os.replace(tmp, path)
   except BaseException:
     os.unlink(tmp)
     raise
+
+
+def save_npz(path: pathlib.Path, arrays: Mapping[str, np.ndarray]) -> None:
+  """Writes `arrays` to the .npz at `path` atomically (`write_atomically`)."""
+  buffer = io.BytesIO()
+  np.savez(buffer, **arrays)
+  write_atomically(path, buffer.getvalue())
 
 
 def load_npz(path: pathlib.Path) -> dict[str, np.ndarray] | None:
