@@ -124,6 +124,10 @@ FIELDS: dict[str, Field] = {
                                "(AC-GAN), and G's loss adds this weight times the cross-entropy of "
                                "its samples' asked classes; needs model.conditional.", TOGGLE,
                                family="dcgan"),
+    "loss.mode_seeking_weight": Field(0.0, "> 0: each batch's fakes come in pairs asked for one "
+                                      "label, and G's loss adds this weight over the ratio of the "
+                                      "pairs' image and latent distances (MSGAN); needs an even "
+                                      "batch_size."),
     "loss.l1_weight": Field(0.0, "The original code's 0.05 * mean|fake - real| in G's loss; off, as "
                             "in the tutorial's text (it pulls each fake to an unrelated real)."),
     "data.dataset": Field("mnist", "Any TFDS image dataset by name.", SHAPE, _NAMED_DATASET),

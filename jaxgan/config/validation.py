@@ -50,6 +50,9 @@ def validate(config) -> None:
   if values["optimizer.lr_decay"] and not values["num_steps"]:
     _fail("optimizer.lr_decay", f"got {values['optimizer.lr_decay']!r}, but it decays over a "
           "fraction of num_steps, which is 0; set --config.num_steps or leave it at 0.0")
+  if values["loss.mode_seeking_weight"] and values["batch_size"] % 2:
+    _fail("loss.mode_seeking_weight", f"got {values['loss.mode_seeking_weight']!r}, but its sample "
+          f"pairs need an even batch_size, got {values['batch_size']}")
   group = values["model.d_minibatch_std"]
   if group and values["batch_size"] % group:
     _fail("model.d_minibatch_std", f"got {group}, but batch_size {values['batch_size']} does not "

@@ -51,6 +51,9 @@ class GANSpec:
   # > 0: D's auxiliary classifier learns the classes of real images, and G's loss adds this weight
   # times its cross-entropy on the fakes' asked classes (AC-GAN, its classifier trained on real only).
   class_weight: float = 0.0
+  # > 0: both halves of a batch's fakes are asked for the first half's labels, and G's loss adds
+  # this weight times `losses.mode_seeking_loss` of the pairs (MSGAN).
+  mode_seeking_weight: float = 0.0
 
   @property
   def class_conditional(self) -> bool:
@@ -149,7 +152,8 @@ def init_state(config, image_shape, num_classes: int = 0,
       discriminator_loss=config.loss.discriminator, l1_weight=config.loss.l1_weight,
       r1_gamma=config.loss.r1_gamma, r1_every=config.loss.r1_every, d_steps=config.d_steps,
       ema_decay=config.ema_decay, select_skip=jax.default_backend() != "cpu",
-      label_prior=label_prior, subclusters=subclusters, class_weight=config.loss.class_weight)
+      label_prior=label_prior, subclusters=subclusters, class_weight=config.loss.class_weight,
+      mode_seeking_weight=config.loss.mode_seeking_weight)
   state = GANState(
       step=jnp.zeros((), jnp.int32), key=key,
       g_params=g_params, g_batch_stats=g_batch_stats, d_params=d_params,
@@ -212,13 +216,20 @@ def gan_update(spec: GANSpec, state: GANState, real_BxHxWxC: jax.Array, labels_B
   """
   sn_vectors = (None if state.d_sn_vectors is None
                 else regularizers.power_iteration(state.d_params, state.d_sn_vectors))
+  fake_labels_B = labels_B
+  if spec.mode_seeking_weight and labels_B is not None:
+    half = labels_B.shape[0] // 2
+    fake_labels_B = jnp.concatenate([labels_B[:half], labels_B[:half]])
 
   def g_loss_fn(g_params):
-    fake, batch_stats = spec.generate(g_params, state.g_batch_stats, z_BxZ, labels_B, train=True)
-    fake_logits, class_loss = spec.with_class_loss(state.d_params, fake, labels_B, sn_vectors)
+    fake, batch_stats = spec.generate(g_params, state.g_batch_stats, z_BxZ, fake_labels_B,
+                                      train=True)
+    fake_logits, class_loss = spec.with_class_loss(state.d_params, fake, fake_labels_B, sn_vectors)
     loss = losses.generator_loss(fake_logits, spec.generator_loss) + class_loss
     if spec.l1_weight:
       loss = loss + spec.l1_weight * jnp.mean(jnp.abs(fake - real_BxHxWxC))
+    if spec.mode_seeking_weight:
+      loss = loss + spec.mode_seeking_weight * losses.mode_seeking_loss(fake, z_BxZ)
     return loss, (fake, batch_stats, fake_logits)
 
   (g_loss, (fake, g_batch_stats, fake_logits)), g_grads = jax.value_and_grad(
@@ -228,8 +239,9 @@ def gan_update(spec: GANSpec, state: GANState, real_BxHxWxC: jax.Array, labels_B
   def d_loss_fn(d_params):
     logits_fn = lambda images: spec.discriminate(d_params, images, labels_B, sn_vectors)
     real_logits, class_loss = spec.with_class_loss(d_params, real_BxHxWxC, labels_B, sn_vectors)
-    d_loss, real_loss, fake_loss = losses.discriminator_loss(real_logits, logits_fn(fake),
-                                                             spec.discriminator_loss)
+    d_loss, real_loss, fake_loss = losses.discriminator_loss(
+        real_logits, spec.discriminate(d_params, fake, fake_labels_B, sn_vectors),
+        spec.discriminator_loss)
     r1 = _r1_term(spec, state.step, logits_fn, real_BxHxWxC)
     return d_loss + class_loss + r1, (d_loss + class_loss, real_loss, fake_loss, real_logits, r1)
 

@@ -93,3 +93,16 @@ def generator_loss(fake_logits: chex.Array, kind: str = "non_saturating") -> che
 def class_loss(class_logits_BxC: chex.Array, classes_B: chex.Array) -> chex.Array:
   """The mean softmax cross-entropy of an auxiliary classifier's logits against the classes (AC-GAN)."""
   return jnp.mean(optax.softmax_cross_entropy_with_integer_labels(class_logits_BxC, classes_B))
+
+
+MODE_SEEKING_EPS = 1e-5
+
+
+def mode_seeking_loss(fake_BxHxWxC: chex.Array, z_BxZ: chex.Array) -> chex.Array:
+  """MSGAN's mode-seeking term: 1 / (eps + mean|x1 - x2| / mean|z1 - z2|), where the pairs are
+  sample i and sample i + B/2 (asked for the same label). Minimising it spreads G's images of one
+  label apart as far as their latents are."""
+  half = z_BxZ.shape[0] // 2
+  image_gap = jnp.mean(jnp.abs(fake_BxHxWxC[:half] - fake_BxHxWxC[half:2 * half]))
+  latent_gap = jnp.mean(jnp.abs(z_BxZ[:half] - z_BxZ[half:2 * half]))
+  return 1.0 / (MODE_SEEKING_EPS + image_gap / latent_gap)
