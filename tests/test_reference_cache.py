@@ -20,6 +20,20 @@ def test_cache_dir_follows_the_environment(monkeypatch, tmp_path):
   assert disk_cache.cache_dir() == tmp_path / "xdg" / "jaxgan"
 
 
+def test_a_write_that_fails_leaves_the_old_file_and_no_temporary_one(tmp_path):
+  path = tmp_path / "cache" / "x.npz"
+  disk_cache.save_npz(path, {"a": np.arange(3)})
+
+  def half_then_fail(f):
+    f.write(b"half")
+    raise OSError("disk full")
+
+  with pytest.raises(OSError, match="disk full"):
+    disk_cache.write_atomically(path, half_then_fail)
+  np.testing.assert_array_equal(disk_cache.load_npz(path)["a"], np.arange(3))
+  assert [p.name for p in path.parent.iterdir()] == ["x.npz"]
+
+
 @pytest.fixture(scope="module")
 def evaluator():
   return classifier.load_evaluator()

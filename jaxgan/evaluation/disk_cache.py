@@ -4,12 +4,12 @@ Each cached file is named by what it was computed from, so a stale one is never 
 is missing or unreadable costs only its computation.
 """
 
-import io
 import os
 import pathlib
 import tempfile
 import zipfile
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from typing import BinaryIO
 
 import numpy as np
 
@@ -24,14 +24,14 @@ def cache_dir() -> pathlib.Path:
   return pathlib.Path(base) / "jaxgan"
 
 
-def write_atomically(path: pathlib.Path, data: bytes) -> None:
-  """Writes `data` to `path` through a temporary file in the same folder and a rename, so that a
+def write_atomically(path: pathlib.Path, write: Callable[[BinaryIO], None]) -> None:
+  """Calls `write` on a temporary file in `path`'s folder, then renames it to `path`, so that a
   reader, or another process writing the same file, never sees half of it."""
   path.parent.mkdir(parents=True, exist_ok=True)
   fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}-", suffix=".tmp")
   try:
     with os.fdopen(fd, "wb") as f:
-      f.write(data)
+      write(f)
     os.replace(tmp, path)
   except BaseException:
     os.unlink(tmp)
@@ -40,9 +40,7 @@ def write_atomically(path: pathlib.Path, data: bytes) -> None:
 
 def save_npz(path: pathlib.Path, arrays: Mapping[str, np.ndarray]) -> None:
   """Writes `arrays` to the .npz at `path` atomically (`write_atomically`)."""
-  buffer = io.BytesIO()
-  np.savez(buffer, **arrays)
-  write_atomically(path, buffer.getvalue())
+  write_atomically(path, lambda f: np.savez(f, **arrays))
 
 
 def load_npz(path: pathlib.Path) -> dict[str, np.ndarray] | None:

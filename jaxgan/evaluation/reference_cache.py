@@ -59,7 +59,7 @@ class StoredBaselines(dict):
     super().__setitem__(key, metrics)
     records = [dict(num=num, kid_subsets=subsets, metrics=m) for (num, subsets), m in self.items()]
     try:
-      disk_cache.write_atomically(self.path, json.dumps(records).encode())
+      disk_cache.write_atomically(self.path, lambda f: f.write(json.dumps(records).encode()))
     except OSError as e:
       _log.warning("cannot cache the real baselines in %s: %s", self.path.parent, e.strerror or e)
 
