@@ -201,6 +201,15 @@ def _update_generator(spec: GANSpec, state: GANState, g_grads, g_batch_stats) ->
                        ema_params=ema_params)
 
 
+def _asked_labels(spec: GANSpec, labels_B: jax.Array | None) -> jax.Array | None:
+  """The labels the fakes are asked for: the batch's, or with `mode_seeking_weight` its first half
+  twice, so that fakes i and i + B/2 share a label."""
+  if not spec.mode_seeking_weight or labels_B is None:
+    return labels_B
+  half = labels_B.shape[0] // 2
+  return jnp.concatenate([labels_B[:half], labels_B[:half]])
+
+
 def gan_update(spec: GANSpec, state: GANState, real_BxHxWxC: jax.Array, labels_B: jax.Array | None,
                z_BxZ: jax.Array) -> tuple[GANState, dict[str, jax.Array]]:
   """One step of the original: the G update first, then the D update on the same (detached) fakes.
@@ -208,7 +217,7 @@ def gan_update(spec: GANSpec, state: GANState, real_BxHxWxC: jax.Array, labels_B
   Both losses see D's spectrally normalised weights when that is on (one power-iteration step a
   step). With `d_steps` > 1, G is updated only at steps divisible by it (D at every step). A
   non-finite step changes no weights; `nonfinite_count` counts such steps in a row. `real_BxHxWxC`
-  is in the data range; `labels_B` is None unless the GAN is conditional.
+  is in the data range; `labels_B` is None unless the GAN is conditional (`_asked_labels` for fakes).
 
   Returns:
     (new state, metrics): g_loss and d_loss (with any class loss; d_loss without R1), real_loss,
@@ -216,20 +225,14 @@ def gan_update(spec: GANSpec, state: GANState, real_BxHxWxC: jax.Array, labels_B
   """
   sn_vectors = (None if state.d_sn_vectors is None
                 else regularizers.power_iteration(state.d_params, state.d_sn_vectors))
-  fake_labels_B = labels_B
-  if spec.mode_seeking_weight and labels_B is not None:
-    half = labels_B.shape[0] // 2
-    fake_labels_B = jnp.concatenate([labels_B[:half], labels_B[:half]])
+  asked_B = _asked_labels(spec, labels_B)
 
   def g_loss_fn(g_params):
-    fake, batch_stats = spec.generate(g_params, state.g_batch_stats, z_BxZ, fake_labels_B,
-                                      train=True)
-    fake_logits, class_loss = spec.with_class_loss(state.d_params, fake, fake_labels_B, sn_vectors)
-    loss = losses.generator_loss(fake_logits, spec.generator_loss) + class_loss
-    if spec.l1_weight:
-      loss = loss + spec.l1_weight * jnp.mean(jnp.abs(fake - real_BxHxWxC))
-    if spec.mode_seeking_weight:
-      loss = loss + spec.mode_seeking_weight * losses.mode_seeking_loss(fake, z_BxZ)
+    fake, batch_stats = spec.generate(g_params, state.g_batch_stats, z_BxZ, asked_B, train=True)
+    fake_logits, class_loss = spec.with_class_loss(state.d_params, fake, asked_B, sn_vectors)
+    loss = (losses.generator_loss(fake_logits, spec.generator_loss) + class_loss
+            + losses.weighted_generator_terms(fake, real_BxHxWxC, z_BxZ, spec.l1_weight,
+                                              spec.mode_seeking_weight))
     return loss, (fake, batch_stats, fake_logits)
 
   (g_loss, (fake, g_batch_stats, fake_logits)), g_grads = jax.value_and_grad(
@@ -240,7 +243,7 @@ def gan_update(spec: GANSpec, state: GANState, real_BxHxWxC: jax.Array, labels_B
     logits_fn = lambda images: spec.discriminate(d_params, images, labels_B, sn_vectors)
     real_logits, class_loss = spec.with_class_loss(d_params, real_BxHxWxC, labels_B, sn_vectors)
     d_loss, real_loss, fake_loss = losses.discriminator_loss(
-        real_logits, spec.discriminate(d_params, fake, fake_labels_B, sn_vectors),
+        real_logits, spec.discriminate(d_params, fake, asked_B, sn_vectors),
         spec.discriminator_loss)
     r1 = _r1_term(spec, state.step, logits_fn, real_BxHxWxC)
     return d_loss + class_loss + r1, (d_loss + class_loss, real_loss, fake_loss, real_logits, r1)
@@ -262,11 +265,10 @@ def gan_update(spec: GANSpec, state: GANState, real_BxHxWxC: jax.Array, labels_B
 
   skip = lambda state: state.replace(nonfinite_count=state.nonfinite_count + 1)
   new_state = _apply_or_skip(spec, finite, apply_updates, skip, state).replace(step=state.step + 1)
-  metrics = dict(
-      g_loss=g_loss, d_loss=d_loss, real_loss=real_loss, fake_loss=fake_loss, r1=r1,
-      d_real=jnp.mean(jax.nn.sigmoid(real_logits)), d_fake=jnp.mean(jax.nn.sigmoid(fake_logits)),
-      g_grad_norm=optax.tree.norm(g_grads), d_grad_norm=optax.tree.norm(d_grads),
-      nonfinite=1 - finite.astype(jnp.int32))
+  metrics = dict(g_loss=g_loss, d_loss=d_loss, real_loss=real_loss, fake_loss=fake_loss, r1=r1,
+                 d_real=jnp.mean(jax.nn.sigmoid(real_logits)),
+                 d_fake=jnp.mean(jax.nn.sigmoid(fake_logits)), g_grad_norm=optax.tree.norm(g_grads),
+                 d_grad_norm=optax.tree.norm(d_grads), nonfinite=1 - finite.astype(jnp.int32))
   return new_state, metrics
 
 

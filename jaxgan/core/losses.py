@@ -106,3 +106,15 @@ def mode_seeking_loss(fake_BxHxWxC: chex.Array, z_BxZ: chex.Array) -> chex.Array
   image_gap = jnp.mean(jnp.abs(fake_BxHxWxC[:half] - fake_BxHxWxC[half:2 * half]))
   latent_gap = jnp.mean(jnp.abs(z_BxZ[:half] - z_BxZ[half:2 * half]))
   return 1.0 / (MODE_SEEKING_EPS + image_gap / latent_gap)
+
+
+def weighted_generator_terms(fake_BxHxWxC: chex.Array, real_BxHxWxC: chex.Array, z_BxZ: chex.Array,
+                             l1_weight: float, mode_seeking_weight: float) -> chex.Array:
+  """G's optional loss terms: `l1_weight` times the mean L1 distance to the real batch, and
+  `mode_seeking_weight` times `mode_seeking_loss` (each left out at weight 0)."""
+  terms = jnp.zeros((), jnp.float32)
+  if l1_weight:
+    terms = terms + l1_weight * jnp.mean(jnp.abs(fake_BxHxWxC - real_BxHxWxC))
+  if mode_seeking_weight:
+    terms = terms + mode_seeking_weight * mode_seeking_loss(fake_BxHxWxC, z_BxZ)
+  return terms
