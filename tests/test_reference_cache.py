@@ -120,6 +120,13 @@ def test_changed_metric_code_has_another_file(evaluator, images, monkeypatch, tm
   assert reference_cache.reference_path(evaluator, *images) != path
 
 
+@pytest.mark.parametrize("library", [reference_cache.jax, reference_cache.np])
+def test_another_jax_or_numpy_version_has_another_file(evaluator, images, monkeypatch, library):
+  path = reference_cache.reference_path(evaluator, *images)
+  monkeypatch.setattr(library, "__version__", library.__version__ + ".post1")
+  assert reference_cache.reference_path(evaluator, *images) != path
+
+
 @pytest.mark.parametrize("damage", ["truncated", "another_set"])
 def test_a_damaged_file_is_computed_again_with_a_warning_and_rewritten(
     evaluator, images, damage, caplog):

@@ -6,8 +6,8 @@ held-out images: seconds on a CPU, in every run that evaluates and every `evalua
 in `disk_cache.cache_dir()/reference/`: KEY.npz holds the reference's arrays and
 KEY.baselines.json each baseline computed so far. KEY is the sha256 of everything they are
 computed from: the evaluator's weights, both image sets, the code of `classifier` and
-`feature_metrics`, JAX's version and backend. A missing or damaged file is computed and written
-again; a folder that cannot be written costs a warning and the computation.
+`feature_metrics`, JAX's and numpy's versions and JAX's backend. A missing or damaged file is
+computed and written again; a folder that cannot be written costs a warning and the computation.
 """
 
 import hashlib
@@ -29,7 +29,7 @@ _log = logging.getLogger("jaxgan")
 def reference_path(evaluator: classifier.Evaluator, test_images_NxHxWxC: np.ndarray,
                    heldout_images_MxHxWxC: np.ndarray) -> pathlib.Path:
   """The cache file of `make_reference(evaluator, test, heldout)`, named by its inputs' sha256."""
-  digest = hashlib.sha256(f"{jax.__version__} {jax.default_backend()}".encode())
+  digest = hashlib.sha256(f"{jax.__version__} {np.__version__} {jax.default_backend()}".encode())
   for module in (classifier, feature_metrics):
     digest.update(pathlib.Path(module.__file__).read_bytes())
   digest.update(flax.serialization.msgpack_serialize(jax.tree.map(np.asarray, evaluator.params)))
