@@ -1,4 +1,5 @@
-"""The README's Layout table matches the tree: every layer folder and top-level module is listed, every\nlisted file exists."""
+"""The README's Layout table matches the tree: every layer folder and top-level module is listed,
+every listed file exists."""
 
 import os
 import re
