@@ -1,5 +1,6 @@
 """Test setup: 8 simulated CPU devices and strict rank promotion, before any JAX work."""
 
+import functools
 import gzip
 import os
 import pathlib
@@ -41,6 +42,13 @@ def _kill_the_processes_of_each_test():
   pass or fail, are killed with their process groups (tests/processes.py)."""
   with processes.scope():
     yield
+
+
+@pytest.fixture
+def one_device(monkeypatch):
+  """Training in this test runs on one of the 8 devices: for tests of what a run learns, not of how
+  it is split (8 simulated devices on 2 cores make each step about 1.6 times slower)."""
+  monkeypatch.setattr(parallel, "make_mesh", functools.partial(parallel.make_mesh, 1))
 
 
 def skip_or_fail(reason: str):

@@ -161,7 +161,7 @@ def label_accuracy(spec, state, evaluator, num_per_class: int, seed: int = 0) ->
   return np.array(accuracy)
 
 
-def test_cgan_config_draws_the_requested_digits(mnist_idx_dir, tmp_path):
+def test_cgan_config_draws_the_requested_digits(mnist_idx_dir, tmp_path, one_device):
   """`cgan.py` at a reduced size (width 16, 5 sub-clusters a class, 700 steps on real MNIST): the
   evaluator reads the requested digit far above chance (0.1), for most labels in most of their
   samples; `evaluate`'s label accuracy of a conditional run says the same. (So short a run has not

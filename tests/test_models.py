@@ -24,6 +24,12 @@ def _dcgan3_config():
 CONFIGS = {"mlp": mlp_gan.get_config, "dcgan": dcgan_config.get_config, "dcgan3": _dcgan3_config}
 
 
+@nnx.jit(static_argnames="train")
+def _generate(generator, z_BxZ, labels_B, train: bool):
+  """G's logits, compiled as one program (eagerly, each op compiles on its own)."""
+  return generator(z_BxZ, labels_B, train=train)
+
+
 @pytest.mark.parametrize("name,num_classes,dtype", [
     (name, num_classes, dtype) for name in ("mlp", "dcgan", "dcgan3")
     for num_classes, dtype in ((0, jnp.float32), (10, jnp.float32), (0, jnp.bfloat16))])
@@ -36,9 +42,9 @@ def test_shapes_and_dtypes(name, num_classes, dtype):
   z_BxZ = jnp.ones((batch, config.model.latent_dim), jnp.float32)
   labels_B = jnp.arange(batch, dtype=jnp.int32) if num_classes else None
   for train in (True, False):
-    logits = generator(z_BxZ, labels_B, train=train)
+    logits = _generate(generator, z_BxZ, labels_B, train)
     assert logits.shape == (batch, *IMAGE_SHAPE) and logits.dtype == jnp.float32
-  d_logits = discriminator(jax.nn.sigmoid(logits), labels_B)
+  d_logits = nnx.jit(lambda d, x, y: d(x, y))(discriminator, jax.nn.sigmoid(logits), labels_B)
   assert d_logits.shape == (batch,) and d_logits.dtype == jnp.float32
   # Weights and statistics stay float32 whatever the compute dtype.
   for module in (generator, discriminator):
@@ -148,13 +154,13 @@ def test_unknown_init_raises():
 def _assert_same_layer(fast_fn, xla_fn, x, kernel, dtype, tol):
   """fast_fn and xla_fn agree in values and in both gradients, computed in `dtype`."""
   x, kernel = x.astype(dtype), kernel.astype(dtype)
-  y = fast_fn(x, kernel)
+  y = jax.jit(fast_fn)(x, kernel)  # Compiled, as in the step: eager ops compile one by one.
   assert y.dtype == dtype
-  np.testing.assert_allclose(y.astype(jnp.float32), xla_fn(x, kernel).astype(jnp.float32),
+  np.testing.assert_allclose(y.astype(jnp.float32), jax.jit(xla_fn)(x, kernel).astype(jnp.float32),
                              rtol=tol, atol=tol)
   cotangent = jax.random.normal(jax.random.PRNGKey(2), y.shape, dtype)
-  grads = [jax.grad(lambda x, k: jnp.vdot(fn(x, k), cotangent).astype(jnp.float32),
-                    argnums=(0, 1))(x, kernel) for fn in (fast_fn, xla_fn)]
+  grads = [jax.jit(jax.grad(lambda x, k: jnp.vdot(fn(x, k), cotangent).astype(jnp.float32),
+                            argnums=(0, 1)))(x, kernel) for fn in (fast_fn, xla_fn)]
   for got, want in zip(*grads):
     assert got.dtype == dtype
     np.testing.assert_allclose(got.astype(jnp.float32), want.astype(jnp.float32),
@@ -285,8 +291,8 @@ def test_bfloat16_computes_in_bfloat16(name):
     z_BxZ = jax.random.normal(jax.random.PRNGKey(1), (8, config.model.latent_dim))
     first = generator.fc if name == "dcgan" else generator.linears[0]
     assert first(z_BxZ).dtype == dtype
-    logits = generator(z_BxZ, train=True)
-    outputs[dtype] = (logits, discriminator(jax.nn.sigmoid(logits)))
+    logits = _generate(generator, z_BxZ, None, True)
+    outputs[dtype] = (logits, nnx.jit(lambda d, x: d(x))(discriminator, jax.nn.sigmoid(logits)))
   for f32, bf16 in zip(outputs[jnp.float32], outputs[jnp.bfloat16]):
     relative = float(jnp.max(jnp.abs(f32 - bf16)) / jnp.max(jnp.abs(f32)))
     assert 1e-4 < relative < 0.2, relative
