@@ -10,7 +10,7 @@ third of the 18000 steps, generator EMA (0.999) sampled with standing BatchNorm 
 [-1, 1], evaluated every 2500 steps at N = 2000 to keep the best checkpoint. Measured at N = 10000
 on two seeds: FCD 1.84x and 1.59x real, precision 0.82 and 0.82, recall 0.81 and 0.80, label
 accuracy 99.4% and 99.5% (every digit within 0.5 points of the evaluator's own accuracy on real
-digits, in both), in 14.5 minutes on a 2-core CPU, alone (README, Results; the pretrained
+digits, in both), in 15.1 and 14.5 minutes on a 2-core CPU, alone (README, Results; the pretrained
 `mnist_cgan` is the first run). `cgan.py` (classifier 0.05, no mode-seeking term, 15000 steps)
 measured 1.73x and 1.86x, with precision 0.84 and recall 0.76.
 
