@@ -30,6 +30,12 @@ def _generate(generator, z_BxZ, labels_B, train: bool):
   return generator(z_BxZ, labels_B, train=train)
 
 
+@nnx.jit
+def _discriminate(discriminator, images, labels_B=None):
+  """D's logits, compiled as one program."""
+  return discriminator(images, labels_B)
+
+
 @pytest.mark.parametrize("name,num_classes,dtype", [
     (name, num_classes, dtype) for name in ("mlp", "dcgan", "dcgan3")
     for num_classes, dtype in ((0, jnp.float32), (10, jnp.float32), (0, jnp.bfloat16))])
@@ -44,7 +50,7 @@ def test_shapes_and_dtypes(name, num_classes, dtype):
   for train in (True, False):
     logits = _generate(generator, z_BxZ, labels_B, train)
     assert logits.shape == (batch, *IMAGE_SHAPE) and logits.dtype == jnp.float32
-  d_logits = nnx.jit(lambda d, x, y: d(x, y))(discriminator, jax.nn.sigmoid(logits), labels_B)
+  d_logits = _discriminate(discriminator, jax.nn.sigmoid(logits), labels_B)
   assert d_logits.shape == (batch,) and d_logits.dtype == jnp.float32
   # Weights and statistics stay float32 whatever the compute dtype.
   for module in (generator, discriminator):
@@ -292,7 +298,7 @@ def test_bfloat16_computes_in_bfloat16(name):
     first = generator.fc if name == "dcgan" else generator.linears[0]
     assert first(z_BxZ).dtype == dtype
     logits = _generate(generator, z_BxZ, None, True)
-    outputs[dtype] = (logits, nnx.jit(lambda d, x: d(x))(discriminator, jax.nn.sigmoid(logits)))
+    outputs[dtype] = (logits, _discriminate(discriminator, jax.nn.sigmoid(logits)))
   for f32, bf16 in zip(outputs[jnp.float32], outputs[jnp.bfloat16]):
     relative = float(jnp.max(jnp.abs(f32 - bf16)) / jnp.max(jnp.abs(f32)))
     assert 1e-4 < relative < 0.2, relative
