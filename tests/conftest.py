@@ -11,6 +11,11 @@ REPO_ROOT = pathlib.Path(__file__).resolve().parents[1]
 os.environ.setdefault("JAX_COMPILATION_CACHE_DIR", str(REPO_ROOT / ".pytest_cache" / "jax"))
 # So are the evaluators' real references (jaxgan/evaluation/reference_cache.py), out of the user's.
 os.environ.setdefault("JAXGAN_CACHE_DIR", str(REPO_ROOT / ".pytest_cache" / "jaxgan"))
+# Most test programs run a few times, so compiling them dominates: LLVM's O1 compiles them faster than
+# its default O2 (the suite in about 0.85 of the time), at little cost to the long ones.
+_XLA_FLAGS = os.environ.get("XLA_FLAGS", "")
+if "--xla_backend_optimization_level=" not in _XLA_FLAGS:
+  os.environ["XLA_FLAGS"] = f"{_XLA_FLAGS} --xla_backend_optimization_level=1".strip()
 
 import jax  # noqa: E402  (after the cache settings, which subprocesses inherit)
 import numpy as np  # noqa: E402
