@@ -97,12 +97,15 @@ def plot_time_to_quality(curves: dict[str, Sequence[tuple[float, float]]], path:
   import matplotlib  # pylint: disable=g-import-not-at-top
   matplotlib.use("Agg")
   import matplotlib.pyplot as plt  # pylint: disable=g-import-not-at-top
+  from matplotlib import ticker  # pylint: disable=g-import-not-at-top
 
   fig, ax = plt.subplots(figsize=(7, 4.5))
   for name, points in curves.items():
     ax.plot(*zip(*points), marker="o", label=name)
   ax.set(xlabel="wall-clock minutes (training and evaluation)", ylabel="FCD / real FCD",
          yscale="log", title="Time to quality (N = 2000 evaluations during training)")
+  for axis_formatter in (ax.yaxis.set_major_formatter, ax.yaxis.set_minor_formatter):
+    axis_formatter(ticker.FormatStrFormatter("%gx"))
   ax.legend()
   ax.grid(alpha=0.3, which="both")
   fig.tight_layout()
